@@ -1,0 +1,106 @@
+//! The `mockdet` command line: argument types (clap) and what each command
+//! does. `main.rs` only parses, calls [`run`] and exits with its code.
+
+mod fleet_cmd;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Mock detectors that misbehave on purpose, reproducibly, at load.
+#[derive(Debug, Parser)]
+#[command(name = "mockdet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// Log format on stderr (level from RUST_LOG, default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+/// Options of the default command: run detectors.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    /// Run this profile (repeatable); default: all five built-ins, or every
+    /// --profile-file when files are given.
+    #[arg(long = "profile", value_name = "NAME")]
+    profiles: Vec<String>,
+    /// Load a profile file, TOML or YAML (repeatable; global).
+    #[arg(long = "profile-file", value_name = "PATH", global = true)]
+    profile_files: Vec<PathBuf>,
+    /// Listen on this port (only with a single detector; 0 = any free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, env = "MOCKDET_BIND", default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// Seed for every latency and fault draw (default: random, logged).
+    #[arg(long, env = "MOCKDET_SEED")]
+    seed: Option<u64>,
+    /// Time in-flight requests get on SIGINT/SIGTERM, e.g. 5s or 500ms.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    drain_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect profiles (after file and environment overrides).
+    Profiles {
+        #[command(subcommand)]
+        action: ProfilesAction,
+    },
+    /// Exit 0 if URL answers 2xx within the timeout, else 1 (for Docker's
+    /// HEALTHCHECK: no curl needed). A URL without a path gets /health.
+    Healthcheck {
+        /// e.g. http://127.0.0.1:8001 or http://127.0.0.1:8001/health
+        url: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfilesAction {
+    /// One line per profile: name, id, port, latency, fault rate.
+    List,
+    /// The effective profile as TOML.
+    Show {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Exit code for bad usage or configuration.
+const USAGE_ERROR: u8 = 2;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    logging::init(cli.log_format);
+    let result = match cli.command {
+        None => fleet_cmd::run_fleet(&cli.fleet),
+        Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
+        Some(Command::Healthcheck { url, timeout }) => return fleet_cmd::healthcheck(&url, timeout),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mockdet: {message}");
+            ExitCode::from(USAGE_ERROR)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! HTTP handlers of one detector. Each detection request takes a sequence
+//! number, is parsed, gets a [`Plan`](crate::sampling::Plan) drawn from its
+//! own seeded generator, and is acted out by [`act`](super::act).
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::DetectorState;
+use super::act::{Endpoint, Incoming, act};
+use super::error::ApiError;
+use super::request::{DetectRequest, batch_items, decode_json, unprocessable};
+use super::response::{self, AnswerContext};
+use crate::fleet::conn::{Arrival, ConnControl};
+use crate::sampling;
+
+const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
+
+/// `POST /detect`.
+pub(crate) async fn detect(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    single(&state, Endpoint::Detect, request).await
+}
+
+/// `POST /analyze`: the path real orchestrators call; same as `/detect`.
+pub(crate) async fn analyze(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    single(&state, Endpoint::Analyze, request).await
+}
+
+async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let incoming = begin(state, &parts);
+    let _in_flight = InFlight::enter(state);
+    let current = state.current();
+    let behaviour = &current.1;
+    let id = &state.identity.detector_id;
+    let parsed = read_json(&parts, body, behaviour.body_limit, id)
+        .await
+        .and_then(|value| DetectRequest::from_value(value).map_err(|e| unprocessable(e, id)));
+    let response = match parsed {
+        Err(error) => reject(state, endpoint, &incoming, error),
+        Ok(req) => {
+            let plan = sampling::plan(behaviour, &mut state.key.rng(incoming.seq), None);
+            let correlation = incoming
+                .correlation_id
+                .as_deref()
+                .or_else(|| req.body_correlation_id());
+            let ctx = answer_context(&incoming, correlation, &plan);
+            act(state, endpoint, &incoming, &plan, || {
+                response::success_body(&state.identity, &req, &ctx)
+            })
+            .await
+        }
+    };
+    with_seq(response, incoming.seq)
+}
+
+/// `POST /detect/batch`: the seed's array or `{"items": [...]}`.
+pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let incoming = begin(&state, &parts);
+    let _in_flight = InFlight::enter(&state);
+    let current = state.current();
+    let response = match batch_requests(&state, &current.1, parts, body).await {
+        Err(error) => reject(&state, Endpoint::Batch, &incoming, error),
+        Ok(items) => {
+            let n = items.len();
+            state
+                .metrics
+                .batch_items
+                .with_label_values(&[&state.identity.name])
+                .observe(n as f64);
+            let plan = sampling::plan(&current.1, &mut state.key.rng(incoming.seq), Some(n));
+            let ctx = answer_context(&incoming, incoming.correlation_id.as_deref(), &plan);
+            act(&state, Endpoint::Batch, &incoming, &plan, || {
+                batch_results(&state, &items, &plan.failed_items, &ctx)
+            })
+            .await
+        }
+    };
+    with_seq(response, incoming.seq)
+}
+
+type ParsedItem = Result<DetectRequest, super::request::ItemError>;
+
+async fn batch_requests(
+    state: &DetectorState,
+    behaviour: &crate::profile::Behaviour,
+    parts: Parts,
+    body: Body,
+) -> Result<Vec<ParsedItem>, ApiError> {
+    let id = &state.identity.detector_id;
+    if !behaviour.batch.enabled {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "batch_disabled",
+            format!("detector `{}` does not batch; use /detect", state.identity.name),
+            id,
+        ));
+    }
+    let value = read_json(&parts, body, behaviour.body_limit, id).await?;
+    let items = batch_items(value, id)?;
+    if items.len() > behaviour.batch.max_items {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!(
+                "{} items in one batch; at most {} are accepted",
+                items.len(),
+                behaviour.batch.max_items
+            ),
+            id,
+        ));
+    }
+    Ok(items.into_iter().map(DetectRequest::from_value).collect())
+}
+
+fn batch_results(
+    state: &DetectorState,
+    items: &[ParsedItem],
+    failed: &[bool],
+    ctx: &AnswerContext<'_>,
+) -> Value {
+    let id = &state.identity;
+    let results = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let request_id = format!("{}-{i}", ctx.request_id);
+            let item_ctx = AnswerContext {
+                request_id: &request_id,
+                ..ctx.clone()
+            };
+            match item {
+                Err(error) => response::batch_item_error(id, &request_id, error),
+                Ok(_) if failed.get(i).copied().unwrap_or(false) => {
+                    response::batch_item_error(id, &request_id, &injected_item_failure(item))
+                }
+                Ok(req) => response::batch_item_success(id, req, &item_ctx),
+            }
+        })
+        .collect();
+    response::batch_body(id, results)
+}
+
+fn injected_item_failure(item: &ParsedItem) -> super::request::ItemError {
+    super::request::ItemError {
+        code: "injected_item_failure",
+        message: "mockdet injected a failure for this item".into(),
+        content_type: item.as_ref().ok().map(|r| r.content_type.clone()),
+    }
+}
+
+/// What every detection request records first: its number and arrival.
+fn begin(state: &DetectorState, parts: &Parts) -> Incoming {
+    let seq = state.next_seq();
+    let header = |name: &HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Incoming {
+        seq,
+        arrival: parts
+            .extensions
+            .get::<Arrival>()
+            .map_or_else(tokio::time::Instant::now, |a| a.0),
+        control: parts.extensions.get::<Arc<ConnControl>>().cloned(),
+        request_id: header(&X_REQUEST_ID)
+            .unwrap_or_else(|| format!("{}-{seq}", state.identity.detector_id)),
+        correlation_id: header(&X_CORRELATION_ID),
+    }
+}
+
+fn answer_context<'a>(
+    incoming: &'a Incoming,
+    correlation_id: Option<&'a str>,
+    plan: &sampling::Plan,
+) -> AnswerContext<'a> {
+    AnswerContext {
+        request_id: &incoming.request_id,
+        seq: incoming.seq,
+        correlation_id,
+        delay_ms: plan.delay.as_secs_f64() * 1000.0,
+    }
+}
+
+fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: ApiError) -> Response {
+    state.record(endpoint, "bad_request", incoming.arrival, None);
+    e.into_response()
+}
+
+/// Reads the body within `limit` bytes and decodes it as JSON.
+async fn read_json(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<Value, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than the {limit}-byte limit"),
+            id,
+        )
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let bytes = to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("could not read the body: {inner}"),
+                id,
+            )
+        }
+    })?;
+    decode_json(&bytes, id)
+}
+
+fn with_seq(mut response: Response, seq: u64) -> Response {
+    response.headers_mut().insert(X_MOCK_SEQ, HeaderValue::from(seq));
+    response
+}
+
+/// Keeps `mockdet_in_flight_requests` right even when a request's future is
+/// dropped mid-way (a hang or reset tears the connection down).
+struct InFlight<'a>(&'a prometheus::IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a DetectorState) -> Self {
+        state.in_flight.inc();
+        Self(&state.in_flight)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Echoes `X-Correlation-ID` and `X-Request-ID` on every response.
+pub(crate) async fn echo_ids(request: Request, next: Next) -> Response {
+    let ids: Vec<(HeaderName, HeaderValue)> = [X_CORRELATION_ID, X_REQUEST_ID]
+        .into_iter()
+        .filter_map(|name| request.headers().get(&name).cloned().map(|v| (name, v)))
+        .collect();
+    let mut response = next.run(request).await;
+    response.headers_mut().extend(ids);
+    response
+}
+
+/// `GET /health`.
+pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response {
+    let (processed, errors) = state.counts();
+    let success_rate = if processed == 0 {
+        1.0
+    } else {
+        1.0 - errors as f64 / processed as f64
+    };
+    let id = &state.identity;
+    axum::Json(json!({
+        "status": "healthy",
+        "detector": id.detector_id,
+        "detector_id": id.detector_id,
+        "name": id.name,
+        "requests_processed": processed,
+        "errors": errors,
+        "success_rate": success_rate,
+        "capabilities": id.capabilities,
+        "uptime_seconds": state.started.elapsed().as_secs_f64(),
+        "seed": state.seed(),
+    }))
+    .into_response()
+}
+
+/// `GET /` and `GET /capabilities`.
+pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Response {
+    let id = &state.identity;
+    let current = state.current();
+    axum::Json(json!({
+        "name": id.name,
+        "detector_id": id.detector_id,
+        "detector_type": id.detector_type,
+        "version": id.version,
+        "capabilities": id.capabilities,
+        "content_types": id.content_types,
+        "batch": current.1.batch.enabled,
+        "max_batch_items": current.1.batch.max_items,
+        "mockdet_version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+/// `GET /metrics`: this detector's series in the Prometheus text format.
+pub(crate) async fn metrics(State(state): State<Arc<DetectorState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(Some(&state.identity.name)),
+    )
+        .into_response()
+}
+
+/// Unknown paths: 404 JSON.
+pub(crate) async fn not_found(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let message = format!("no route for {} {}", request.method(), request.uri().path());
+    rejected(&state, StatusCode::NOT_FOUND, "not_found", message)
+}
+
+/// Known paths with the wrong method: 405 JSON.
+pub(crate) async fn method_not_allowed(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Response {
+    let message = format!("{} is not allowed on {}", request.method(), request.uri().path());
+    rejected(&state, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+}
+
+fn rejected(state: &DetectorState, status: StatusCode, code: &'static str, msg: String) -> Response {
+    state.record(Endpoint::Other, "bad_request", tokio::time::Instant::now(), None);
+    ApiError::new(status, code, msg, &state.identity.detector_id).into_response()
+}

@@ -1,0 +1,178 @@
+//! Parsing what orchestrators send: `{content, content_type?, metadata?}` with
+//! the content type either at the top level (the seed's suite) or under
+//! `metadata.content_features.content_type` (real orchestrators). Unknown
+//! fields are ignored, as the contract asks.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+/// One detection request, as parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DetectRequest {
+    pub(crate) content: String,
+    pub(crate) content_type: String,
+    pub(crate) metadata: Value,
+}
+
+#[derive(Deserialize)]
+struct RawRequest {
+    content: Option<Value>,
+    content_type: Option<String>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+}
+
+/// Why one item could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ItemError {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) content_type: Option<String>,
+}
+
+impl DetectRequest {
+    /// Parses one request from an already-decoded JSON value.
+    pub(crate) fn from_value(value: Value) -> Result<Self, ItemError> {
+        let invalid = |code, message: &str| ItemError {
+            code,
+            message: message.to_owned(),
+            content_type: None,
+        };
+        if !value.is_object() {
+            return Err(invalid("invalid_request", "the body must be a JSON object"));
+        }
+        let raw: RawRequest = serde_json::from_value(value)
+            .map_err(|e| invalid("invalid_request", &e.to_string()))?;
+        let metadata = Value::Object(raw.metadata.unwrap_or_default());
+        let nested = metadata
+            .pointer("/content_features/content_type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let content_type = raw.content_type.or(nested).unwrap_or_else(|| "text".into());
+        let content = match raw.content {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(Value::String(_)) => {
+                return Err(ItemError {
+                    content_type: Some(content_type),
+                    ..invalid("empty_content", "`content` must not be empty")
+                });
+            }
+            Some(_) => {
+                return Err(ItemError {
+                    content_type: Some(content_type),
+                    ..invalid("invalid_content", "`content` must be a string")
+                });
+            }
+            None => {
+                return Err(ItemError {
+                    content_type: Some(content_type),
+                    ..invalid("missing_content", "`content` is required")
+                });
+            }
+        };
+        Ok(Self {
+            content,
+            content_type,
+            metadata,
+        })
+    }
+
+    /// The correlation id carried in the body, if any.
+    pub(crate) fn body_correlation_id(&self) -> Option<&str> {
+        self.metadata.get("correlation_id").and_then(Value::as_str)
+    }
+}
+
+/// Decodes a body as JSON, or the 400 a client sees.
+pub(crate) fn decode_json(bytes: &[u8], detector: &str) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+            detector,
+        )
+    })
+}
+
+/// Turns an item error into the 422 of a single request.
+pub(crate) fn unprocessable(error: ItemError, detector: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.code, error.message, detector)
+}
+
+/// The items of a batch body: the seed's bare array or `{"items": [...]}`.
+pub(crate) fn batch_items(value: Value, detector: &str) -> Result<Vec<Value>, ApiError> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut map) => match map.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_batch",
+                    "a batch is a JSON array of requests or {\"items\": [...]}",
+                    detector,
+                ));
+            }
+        },
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_batch",
+                "a batch is a JSON array of requests or {\"items\": [...]}",
+                detector,
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_batch",
+            "a batch needs at least one item",
+            detector,
+        ));
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn content_type_comes_from_the_top_or_from_content_features() {
+        let top = DetectRequest::from_value(json!({"content": "x", "content_type": "code"}));
+        assert_eq!(top.unwrap().content_type, "code");
+        let nested = DetectRequest::from_value(json!({
+            "content": "x",
+            "metadata": {"content_features": {"content_type": "document"}, "tenant_id": "t"},
+            "unknown": 1
+        }));
+        assert_eq!(nested.unwrap().content_type, "document");
+        let default = DetectRequest::from_value(json!({"content": "x"}));
+        assert_eq!(default.unwrap().content_type, "text");
+    }
+
+    #[test]
+    fn missing_empty_and_non_string_content_have_their_codes() {
+        let code = |v| DetectRequest::from_value(v).unwrap_err().code;
+        assert_eq!(code(json!({})), "missing_content");
+        assert_eq!(code(json!({"content": ""})), "empty_content");
+        assert_eq!(code(json!({"content": 3})), "invalid_content");
+        assert_eq!(code(json!([1])), "invalid_request");
+        assert_eq!(code(json!({"content": "x", "metadata": 5})), "invalid_request");
+    }
+
+    #[test]
+    fn batches_come_as_arrays_or_items() {
+        assert_eq!(batch_items(json!([{"content": "a"}]), "d").unwrap().len(), 1);
+        assert_eq!(batch_items(json!({"items": [{}, {}]}), "d").unwrap().len(), 2);
+        assert_eq!(batch_items(json!([]), "d").unwrap_err().code, "empty_batch");
+        assert_eq!(batch_items(json!({"x": 1}), "d").unwrap_err().code, "invalid_batch");
+    }
+}

@@ -1,0 +1,307 @@
+//! The fleet: a set of detectors bound, served and stopped together. This is
+//! the fixture surface orchestration-service tests use:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mockdet::FleetError> {
+//! let fleet = mockdet::Fleet::builder()
+//!     .builtin("failing")
+//!     .seed(7)
+//!     .start()
+//!     .await?; // every listener is bound before this returns
+//! let url = fleet.url("failing"); // e.g. http://127.0.0.1:41234
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! fleet.shutdown().await; // drains; dropping the fleet also stops it
+//! # Ok(())
+//! # }
+//! ```
+
+pub(crate) mod conn;
+mod server;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::detector::{self, DetectorState};
+use crate::metrics::Metrics;
+use crate::profile::{DetectorProfile, ProfileError};
+use crate::sampling::rng::entropy_seed;
+
+/// Default time in-flight requests get to finish on shutdown.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a fleet could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A profile did not load or validate.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A listener could not be bound.
+    #[error("detector `{detector}`: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The detector's name.
+        detector: String,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Two profiles share a name.
+    #[error("two detectors are named `{0}`; names must be unique in a fleet")]
+    DuplicateName(String),
+    /// The builder was given no profile.
+    #[error("a fleet needs at least one detector profile")]
+    Empty,
+}
+
+/// Configures a [`Fleet`]; get one from [`Fleet::builder`].
+#[derive(Debug, Clone)]
+pub struct FleetBuilder {
+    profiles: Vec<DetectorProfile>,
+    seed: Option<u64>,
+    bind: IpAddr,
+    profile_ports: bool,
+    ports: HashMap<String, u16>,
+    drain: Duration,
+}
+
+impl FleetBuilder {
+    fn new() -> Self {
+        Self {
+            profiles: Vec::new(),
+            seed: None,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            profile_ports: false,
+            ports: HashMap::new(),
+            drain: DEFAULT_DRAIN_TIMEOUT,
+        }
+    }
+
+    /// Adds a built-in profile by name.
+    ///
+    /// # Panics
+    /// On an unknown name, with a message listing the built-ins: in a test
+    /// that is a typo to fix, not an error to handle. Use
+    /// [`DetectorProfile::builtin`] with [`FleetBuilder::profile`] to handle it.
+    pub fn builtin(self, name: &str) -> Self {
+        let profile = DetectorProfile::builtin(name).unwrap_or_else(|e| panic!("{e}"));
+        self.profile(profile)
+    }
+
+    /// Adds all five built-in profiles.
+    ///
+    /// # Panics
+    /// If a `MOCKDET_<NAME>_*` environment override makes a built-in invalid.
+    pub fn builtins(self) -> Self {
+        crate::profile::BUILTIN_NAMES
+            .iter()
+            .fold(self, |builder, name| builder.builtin(name))
+    }
+
+    /// Adds a profile.
+    pub fn profile(mut self, profile: DetectorProfile) -> Self {
+        self.profiles.push(profile);
+        self
+    }
+
+    /// Seeds every detector's draws; without it a random seed is chosen and
+    /// logged (and available from [`Fleet::seed`]) so a run can be replayed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The address to listen on (default 127.0.0.1).
+    pub fn bind(mut self, addr: IpAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Listen on each profile's `port` instead of an ephemeral port (the
+    /// default for a fixture is port 0, so parallel tests never collide).
+    pub fn profile_ports(mut self, yes: bool) -> Self {
+        self.profile_ports = yes;
+        self
+    }
+
+    /// Sets one detector's port (0 = any free port); wins over profile ports.
+    pub fn port(mut self, name: &str, port: u16) -> Self {
+        self.ports.insert(name.to_owned(), port);
+        self
+    }
+
+    /// How long shutdown waits for in-flight requests before cutting them.
+    pub fn drain_timeout(mut self, drain: Duration) -> Self {
+        self.drain = drain;
+        self
+    }
+
+    /// Binds every listener, then starts serving. When this returns, every
+    /// URL is valid.
+    pub async fn start(self) -> Result<Fleet, FleetError> {
+        if self.profiles.is_empty() {
+            return Err(FleetError::Empty);
+        }
+        let seed = self.seed.unwrap_or_else(|| {
+            let seed = entropy_seed();
+            tracing::info!(seed, "no seed given; replay this run with --seed {seed}");
+            seed
+        });
+        let metrics = Metrics::new();
+        let mut bound = Vec::with_capacity(self.profiles.len());
+        for profile in &self.profiles {
+            if bound.iter().any(|(d, _): &(Detector, _)| d.name == profile.name) {
+                return Err(FleetError::DuplicateName(profile.name.clone()));
+            }
+            let addr = SocketAddr::new(self.bind, self.port_of(profile));
+            let listener = server::bind(addr).map_err(|source| FleetError::Bind {
+                detector: profile.name.clone(),
+                addr,
+                source,
+            })?;
+            let addr = listener.local_addr().map_err(|source| FleetError::Bind {
+                detector: profile.name.clone(),
+                addr,
+                source,
+            })?;
+            let state = DetectorState::new(profile.clone(), seed, metrics.clone())?;
+            let detector = Detector {
+                name: profile.name.clone(),
+                addr,
+                state: Arc::new(state),
+            };
+            bound.push((detector, listener));
+        }
+        Ok(Fleet::serve(bound, seed, self.drain))
+    }
+
+    fn port_of(&self, profile: &DetectorProfile) -> u16 {
+        match self.ports.get(&profile.name) {
+            Some(port) => *port,
+            None if self.profile_ports => profile.port,
+            None => 0,
+        }
+    }
+}
+
+/// One running detector of a fleet.
+#[derive(Debug)]
+struct Detector {
+    name: String,
+    addr: SocketAddr,
+    state: Arc<DetectorState>,
+}
+
+/// A running set of mock detectors. Dropping it stops them.
+#[derive(Debug)]
+pub struct Fleet {
+    detectors: Vec<Detector>,
+    seed: u64,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Fleet {
+    /// Starts configuring a fleet.
+    pub fn builder() -> FleetBuilder {
+        FleetBuilder::new()
+    }
+
+    fn serve(bound: Vec<(Detector, tokio::net::TcpListener)>, seed: u64, drain: Duration) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        let mut detectors = Vec::with_capacity(bound.len());
+        let mut tasks = Vec::with_capacity(bound.len());
+        for (detector, listener) in bound {
+            let router = detector::router(detector.state.clone());
+            tracing::info!(detector = %detector.name, addr = %detector.addr, "listening");
+            let stop = shutdown.subscribe();
+            tasks.push(tokio::spawn(server::serve(listener, router, stop, drain)));
+            detectors.push(detector);
+        }
+        Self {
+            detectors,
+            seed,
+            shutdown,
+            tasks,
+        }
+    }
+
+    fn find(&self, name: &str) -> &Detector {
+        self.detectors
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| {
+                let names: Vec<&str> = self.names().collect();
+                panic!("no detector `{name}` in this fleet (it has: {})", names.join(", "))
+            })
+    }
+
+    /// The base URL of a detector, e.g. `http://127.0.0.1:41234`.
+    ///
+    /// # Panics
+    /// On an unknown name, listing the names the fleet has.
+    pub fn url(&self, name: &str) -> String {
+        url_of(self.find(name).addr)
+    }
+
+    /// The bound address of a detector.
+    ///
+    /// # Panics
+    /// On an unknown name, listing the names the fleet has.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.find(name).addr
+    }
+
+    /// The detectors' names, in the order they were added.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.detectors.iter().map(|d| d.name.as_str())
+    }
+
+    /// `(name, url)` of every detector, in order.
+    pub fn urls(&self) -> Vec<(String, String)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.name.clone(), url_of(d.addr)))
+            .collect()
+    }
+
+    /// The seed every detector draws from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The fleet's metrics in the Prometheus text format (all detectors).
+    pub fn render_metrics(&self) -> String {
+        self.detectors
+            .first()
+            .map(|d| d.state.metrics.render(None))
+            .unwrap_or_default()
+    }
+
+    /// Stops accepting, waits for in-flight requests up to the drain
+    /// timeout, cuts the rest, and returns when every listener is closed.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "a detector task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        // The serve loops see this and drain on their own.
+        let _ = self.shutdown.send(true);
+    }
+}
+
+fn url_of(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}

@@ -1,0 +1,143 @@
+//! The accept loop behind every listener: a large listen backlog, one task
+//! per connection, graceful drain with a deadline, and the per-connection
+//! control that lets handlers close or reset their connection.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use super::conn::{Abort, Arrival, ConnControl};
+
+/// Pending-connection queue length. tokio's default (1024 via std, 128 on
+/// some kernels' somaxconn) overflows when a thousand clients connect at
+/// once; the kernel caps this at `net.core.somaxconn`.
+pub(crate) const LISTEN_BACKLOG: u32 = 4096;
+
+/// How long the accept loop backs off after an accept error (such as running
+/// out of file descriptors) instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Binds a listener with [`LISTEN_BACKLOG`].
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Lets a restarted detector rebind a port whose old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then stops
+/// accepting, lets in-flight requests finish for up to `drain`, and cuts
+/// whatever is still running at the deadline.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    // The guard `wait_for` yields is not `Send`; keep it inside this future.
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let task = connection(stream, router.clone(), &builder, &graceful);
+                    connections.spawn(task);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed; backing off");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let in_flight = connections.len();
+    let drained = tokio::time::timeout(drain, async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            of = in_flight,
+            drain_ms = drain.as_millis() as u64,
+            "drain deadline reached; cutting the remaining connections"
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// The task serving one connection.
+fn connection(
+    stream: TcpStream,
+    router: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) -> impl Future<Output = ()> + Send + 'static {
+    // Answers are small and latency is the product: never wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    // A second handle on the socket, to set SO_LINGER 0 for a reset.
+    let socket = socket2::SockRef::from(&stream).try_clone().ok();
+    let (control, mut abort) = ConnControl::new();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(Arrival(Instant::now()));
+        request.extensions_mut().insert(control.clone());
+        let response = router.clone().oneshot(request.map(Body::new));
+        async move { Ok::<_, Infallible>(response.await.unwrap_or_else(|e| match e {})) }
+    });
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .into_owned();
+    let conn = graceful.watch(conn);
+    async move {
+        tokio::pin!(conn);
+        let how = tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
+            }
+            how = abort.wait_for(Option::is_some) => match how {
+                Ok(how) => *how,
+                Err(_) => return,
+            },
+        };
+        if how == Some(Abort::Reset) {
+            if let Some(socket) = &socket {
+                let _ = socket.set_linger(Some(Duration::ZERO));
+            }
+        }
+        // Dropping the connection closes our handle; dropping `socket` (the
+        // last one) then sends FIN, or RST when linger was set to zero.
+        drop(conn);
+        drop(socket);
+    }
+}

@@ -1,0 +1,34 @@
+//! mockdet: mock detectors that misbehave on purpose, reproducibly, at load —
+//! the test double detector orchestration services are tested against.
+//!
+//! # Layout
+//!
+//! - [`profile`]: [`DetectorProfile`], loading (figment) and validation.
+//! - [`sampling`]: latency models, fault selection, seeded RNG derivation.
+//! - `detector`: one detector's axum app — router, handlers, bodies, findings.
+//! - [`fleet`]: [`Fleet`] and [`FleetBuilder`] — bind, serve, shut down.
+//! - `metrics`: one Prometheus registry per fleet.
+//! - [`cli`]: the `mockdet` command line (the binary is a thin wrapper).
+//!
+//! # A fixture in your tests
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mockdet::FleetError> {
+//! let fleet = mockdet::Fleet::builder().builtin("success").seed(1).start().await?;
+//! let health = format!("{}/health", fleet.url("success"));
+//! # let _ = health;
+//! fleet.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod cli;
+mod detector;
+pub mod fleet;
+mod metrics;
+pub mod profile;
+pub mod sampling;
+
+pub use fleet::{Fleet, FleetBuilder, FleetError};
+pub use profile::{DetectorProfile, ProfileError};

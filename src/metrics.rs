@@ -1,0 +1,163 @@
+//! Prometheus metrics: one [`Registry`] per fleet, never the global one, so
+//! several fleets (say, in one test binary) coexist. Each detector's
+//! `/metrics` renders only its own series.
+
+use prometheus::core::Collector;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Server-side latency buckets in seconds, spanning quick answers to hangs.
+const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
+    60.0,
+];
+
+/// Batch size buckets.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+
+/// The fleet's metric families.
+#[derive(Debug, Clone)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    /// `mockdet_requests_total{detector,endpoint,outcome}`.
+    pub(crate) requests: IntCounterVec,
+    /// `mockdet_request_duration_seconds{detector,endpoint,outcome}`.
+    pub(crate) duration: HistogramVec,
+    /// `mockdet_injected_delay_seconds{detector}`.
+    pub(crate) injected_delay: HistogramVec,
+    /// `mockdet_faults_injected_total{detector,kind}`.
+    pub(crate) faults: IntCounterVec,
+    /// `mockdet_in_flight_requests{detector}`.
+    pub(crate) in_flight: IntGaugeVec,
+    /// `mockdet_batch_items{detector}`.
+    pub(crate) batch_items: HistogramVec,
+}
+
+impl Metrics {
+    /// Creates and registers every family in a fresh registry.
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new();
+        let labels3 = &["detector", "endpoint", "outcome"];
+        let requests = IntCounterVec::new(
+            Opts::new("mockdet_requests_total", "Requests answered, by outcome"),
+            labels3,
+        )
+        .expect("static metric definition is valid");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "mockdet_request_duration_seconds",
+                "Server-side time from arrival to answer",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            labels3,
+        )
+        .expect("static metric definition is valid");
+        let injected_delay = HistogramVec::new(
+            HistogramOpts::new("mockdet_injected_delay_seconds", "Latency drawn from the profile")
+                .buckets(DURATION_BUCKETS.to_vec()),
+            &["detector"],
+        )
+        .expect("static metric definition is valid");
+        let faults = IntCounterVec::new(
+            Opts::new("mockdet_faults_injected_total", "Faults injected, by kind"),
+            &["detector", "kind"],
+        )
+        .expect("static metric definition is valid");
+        let in_flight = IntGaugeVec::new(
+            Opts::new("mockdet_in_flight_requests", "Requests being served now"),
+            &["detector"],
+        )
+        .expect("static metric definition is valid");
+        let batch_items = HistogramVec::new(
+            HistogramOpts::new("mockdet_batch_items", "Items per batch request")
+                .buckets(BATCH_BUCKETS.to_vec()),
+            &["detector"],
+        )
+        .expect("static metric definition is valid");
+        let metrics = Self {
+            registry,
+            requests,
+            duration,
+            injected_delay,
+            faults,
+            in_flight,
+            batch_items,
+        };
+        for collector in metrics.collectors() {
+            metrics
+                .registry
+                .register(collector)
+                .expect("each family is registered once in a fresh registry");
+        }
+        metrics
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.requests.clone()),
+            Box::new(self.duration.clone()),
+            Box::new(self.injected_delay.clone()),
+            Box::new(self.faults.clone()),
+            Box::new(self.in_flight.clone()),
+            Box::new(self.batch_items.clone()),
+        ]
+    }
+
+    /// Renders the Prometheus text format, keeping only series whose
+    /// `detector` label is `detector` (or every series for `None`).
+    pub(crate) fn render(&self, detector: Option<&str>) -> String {
+        let mut families = self.registry.gather();
+        if let Some(name) = detector {
+            for family in &mut families {
+                let kept: Vec<_> = family
+                    .take_metric()
+                    .into_iter()
+                    .filter(|m| {
+                        m.get_label()
+                            .iter()
+                            .any(|l| l.name() == "detector" && l.value() == name)
+                    })
+                    .collect();
+                family.set_metric(kept);
+            }
+            families.retain(|f| !f.get_metric().is_empty());
+        }
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed families.
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
+            tracing::warn!(error = %e, "could not encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_keeps_only_the_named_detector() {
+        let metrics = Metrics::new();
+        metrics
+            .requests
+            .with_label_values(&["a", "detect", "success"])
+            .inc();
+        metrics
+            .requests
+            .with_label_values(&["b", "detect", "success"])
+            .inc();
+        let a = metrics.render(Some("a"));
+        assert!(a.contains("detector=\"a\""), "{a}");
+        assert!(!a.contains("detector=\"b\""), "{a}");
+        assert!(metrics.render(None).contains("detector=\"b\""));
+    }
+
+    #[test]
+    fn two_fleets_have_independent_registries() {
+        let one = Metrics::new();
+        let two = Metrics::new();
+        one.in_flight.with_label_values(&["x"]).set(3);
+        assert!(!two.render(None).contains("detector=\"x\""));
+    }
+}

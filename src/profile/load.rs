@@ -1,0 +1,152 @@
+//! Loading profiles through figment: serde defaults < the built-in or file <
+//! `MOCKDET_<NAME>_*` environment variables (nested keys split on `__`).
+//!
+//! For example `MOCKDET_FAILING_LATENCY__MAX=800` sets `latency.max` of the
+//! `failing` profile, and `MOCKDET_SUCCESS_PORT=9001` moves `success`.
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml, Yaml};
+
+use super::{DetectorProfile, ProfileError};
+
+/// Names of the built-in profiles, in fleet order.
+pub const BUILTIN_NAMES: [&str; 5] = ["success", "variable", "failing", "timeout", "batch"];
+
+/// The built-in profile files, embedded at build time.
+const BUILTIN_FILES: [(&str, &str); 5] = [
+    ("success", include_str!("../../profiles/success.toml")),
+    ("variable", include_str!("../../profiles/variable.toml")),
+    ("failing", include_str!("../../profiles/failing.toml")),
+    ("timeout", include_str!("../../profiles/timeout.toml")),
+    ("batch", include_str!("../../profiles/batch.toml")),
+];
+
+impl DetectorProfile {
+    /// Loads a built-in profile (with its environment overrides applied).
+    ///
+    /// ```
+    /// let failing = mockdet::DetectorProfile::builtin("failing").unwrap();
+    /// assert_eq!(failing.detector_id, "mock-failing-detector");
+    /// assert!(mockdet::DetectorProfile::builtin("nope").is_err());
+    /// ```
+    pub fn builtin(name: &str) -> Result<Self, ProfileError> {
+        let (_, text) = BUILTIN_FILES
+            .iter()
+            .find(|(builtin, _)| *builtin == name)
+            .ok_or_else(|| ProfileError::UnknownBuiltin {
+                name: name.to_owned(),
+            })?;
+        load(Figment::from(Toml::string(text)), &format!("builtin:{name}"))
+    }
+
+    /// All five built-in profiles, in fleet order.
+    pub fn builtins() -> Result<Vec<Self>, ProfileError> {
+        BUILTIN_NAMES.iter().map(|name| Self::builtin(name)).collect()
+    }
+
+    /// Loads a profile file, TOML or YAML by extension.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
+        let path = path.as_ref();
+        // figment treats a missing file as empty; a user who names a file
+        // wants to hear that it is not there.
+        std::fs::metadata(path).map_err(|source| ProfileError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let figment = match extension.to_ascii_lowercase().as_str() {
+            "toml" => Figment::from(Toml::file_exact(path)),
+            "yaml" | "yml" => Figment::from(Yaml::file_exact(path)),
+            _ => {
+                return Err(ProfileError::UnsupportedFormat {
+                    path: path.to_owned(),
+                });
+            }
+        };
+        load(figment, &path.display().to_string())
+    }
+
+    /// Parses profile text directly (TOML), as a profile file would be.
+    pub fn from_toml_str(text: &str) -> Result<Self, ProfileError> {
+        load(Figment::from(Toml::string(text)), "inline profile")
+    }
+}
+
+/// The environment prefix of a profile: `MOCKDET_<NAME>_`, upper-cased, with
+/// anything but letters and digits turned into `_`.
+pub(crate) fn env_prefix(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("MOCKDET_{upper}_")
+}
+
+fn load(figment: Figment, origin: &str) -> Result<DetectorProfile, ProfileError> {
+    let parse = |e: figment::Error| ProfileError::Parse {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    };
+    let name: String = figment.extract_inner("name").map_err(parse)?;
+    let profile: DetectorProfile = figment
+        .merge(Env::prefixed(&env_prefix(&name)).split("__"))
+        .extract()
+        .map_err(parse)?;
+    profile.behaviour(origin)?;
+    Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_prefix_is_upper_snake() {
+        assert_eq!(env_prefix("failing"), "MOCKDET_FAILING_");
+        assert_eq!(env_prefix("my-det.v2"), "MOCKDET_MY_DET_V2_");
+    }
+
+    #[test]
+    fn environment_overrides_a_builtin() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MOCKDET_SUCCESS_PORT", "9101");
+            jail.set_env("MOCKDET_SUCCESS_LATENCY__MAX", "650");
+            let profile = DetectorProfile::builtin("success").expect("loads");
+            assert_eq!(profile.port, 9101);
+            assert_eq!(profile.latency.max, Some(650.0));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_origin() {
+        let err = DetectorProfile::from_toml_str(
+            "name = \"x\"\ndetector_id = \"x\"\nport = 1\nlatnecy = 3\n[latency]\nmodel = \"fixed\"\nms = 1.0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("inline profile") && err.contains("latnecy"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_names_the_path() {
+        let err = DetectorProfile::from_path("/nonexistent/p.toml").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_yaml_file_loads() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mine.yaml",
+                "name: mine\ndetector_id: my-detector\nport: 9000\nlatency:\n  model: uniform\n  min: 10\n  max: 20\nfaults:\n  - kind: http_error\n    status: 503\n    probability: 0.25\n",
+            )?;
+            let profile = DetectorProfile::from_path("mine.yaml").expect("loads");
+            assert_eq!(profile.detector_id, "my-detector");
+            assert_eq!(profile.faults.len(), 1);
+            Ok(())
+        });
+    }
+}

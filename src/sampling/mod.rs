@@ -1,0 +1,167 @@
+//! Sampling: latency models, fault selection and seeded RNG derivation.
+//!
+//! [`plan`] turns a validated profile and a request's generator into a
+//! [`Plan`]: how long to wait and which fault, if any, to act out.
+
+pub mod latency;
+pub(crate) mod rng;
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::profile::{BatchLatency, Behaviour, Fault, HangEnd};
+
+/// What one request will do, decided before any work is done.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan {
+    /// Time from arrival to the answer (or to the fault being acted out).
+    pub(crate) delay: Duration,
+    /// The injected fault, if any.
+    pub(crate) fault: Option<PlannedFault>,
+    /// For batches: which items fail on their own.
+    pub(crate) failed_items: Vec<bool>,
+}
+
+/// A fault with its durations drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PlannedFault {
+    HttpError { status: u16, retry_after_s: Option<u32> },
+    Hang { hold: Duration, end: HangEnd },
+    Reset,
+    MalformedJson,
+    SchemaInvalid,
+    EmptyBody,
+    SlowBody { over: Duration },
+}
+
+impl PlannedFault {
+    /// Draws the durations a fault needs.
+    pub(crate) fn draw<R: Rng + ?Sized>(fault: &Fault, rng: &mut R) -> Self {
+        match fault {
+            Fault::HttpError {
+                status,
+                retry_after_s,
+            } => PlannedFault::HttpError {
+                status: *status,
+                retry_after_s: *retry_after_s,
+            },
+            Fault::Hang { hold, end } => PlannedFault::Hang {
+                hold: ms(hold.sample(rng)),
+                end: *end,
+            },
+            Fault::Reset => PlannedFault::Reset,
+            Fault::MalformedJson => PlannedFault::MalformedJson,
+            Fault::SchemaInvalid => PlannedFault::SchemaInvalid,
+            Fault::EmptyBody => PlannedFault::EmptyBody,
+            Fault::SlowBody { over } => PlannedFault::SlowBody {
+                over: ms(over.sample(rng)),
+            },
+        }
+    }
+
+    /// The snake_case kind name, for metrics and the journal.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            PlannedFault::HttpError { .. } => "http_error",
+            PlannedFault::Hang { .. } => "hang",
+            PlannedFault::Reset => "reset",
+            PlannedFault::MalformedJson => "malformed_json",
+            PlannedFault::SchemaInvalid => "schema_invalid",
+            PlannedFault::EmptyBody => "empty_body",
+            PlannedFault::SlowBody { .. } => "slow_body",
+        }
+    }
+}
+
+/// Converts milliseconds to a `Duration`, treating bad values as zero.
+pub(crate) fn ms(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value / 1000.0).unwrap_or(Duration::ZERO)
+}
+
+/// Decides one request. `items` is the batch size, `None` for a single
+/// request. Draw order is fixed — fault, latency, fault durations, items —
+/// so a seed replays exactly.
+pub(crate) fn plan<R: Rng + ?Sized>(
+    behaviour: &Behaviour,
+    rng: &mut R,
+    items: Option<usize>,
+) -> Plan {
+    let fault_draw: f64 = rng.random();
+    let delay_ms = match items {
+        None => behaviour.latency.sample_ms(rng),
+        Some(n) => batch_delay_ms(behaviour, rng, n),
+    };
+    let fault = behaviour
+        .faults
+        .pick(fault_draw)
+        .map(|fault| PlannedFault::draw(fault, rng));
+    let p = behaviour.batch.item_failure_probability;
+    let failed_items = (0..items.unwrap_or(0))
+        .map(|_| rng.random::<f64>() < p)
+        .collect();
+    Plan {
+        delay: ms(delay_ms),
+        fault,
+        failed_items,
+    }
+}
+
+fn batch_delay_ms<R: Rng + ?Sized>(behaviour: &Behaviour, rng: &mut R, items: usize) -> f64 {
+    match behaviour.batch.latency {
+        BatchLatency::PerBatch => {
+            behaviour.latency.sample_ms(rng) + behaviour.batch.per_item_ms * items as f64
+        }
+        BatchLatency::PerItem => (0..items).map(|_| behaviour.latency.sample_ms(rng)).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::DetectorProfile;
+    use rng::SeedKey;
+
+    fn behaviour(name: &str) -> Behaviour {
+        DetectorProfile::builtin(name)
+            .unwrap()
+            .behaviour("test")
+            .unwrap()
+    }
+
+    #[test]
+    fn plans_replay_for_the_same_seed_and_sequence() {
+        let b = behaviour("failing");
+        let key = SeedKey::new(11, "mock-failing-detector");
+        let first: Vec<Plan> = (1..200).map(|k| plan(&b, &mut key.rng(k), None)).collect();
+        let again: Vec<Plan> = (1..200).rev().map(|k| plan(&b, &mut key.rng(k), None)).collect();
+        assert!(first.iter().eq(again.iter().rev()));
+    }
+
+    #[test]
+    fn failing_profile_fails_about_thirty_percent() {
+        let b = behaviour("failing");
+        let key = SeedKey::new(5, "mock-failing-detector");
+        let n = 20_000u64;
+        let failed = (0..n)
+            .filter(|k| plan(&b, &mut key.rng(*k), None).fault.is_some())
+            .count() as f64;
+        let p = 0.30;
+        // Five standard deviations of a binomial proportion: never flakes.
+        let tolerance = 5.0 * (p * (1.0 - p) / n as f64).sqrt();
+        assert!((failed / n as f64 - p).abs() < tolerance, "{failed}");
+    }
+
+    #[test]
+    fn per_batch_latency_adds_the_item_cost() {
+        let b = behaviour("batch");
+        let key = SeedKey::new(1, "mock-batch-detector");
+        for k in 0..500 {
+            let plan = plan(&b, &mut key.rng(k), Some(20));
+            assert_eq!(plan.failed_items.len(), 20);
+            // 400–1500 ms per batch plus 5 ms × 20 items.
+            let ms = plan.delay.as_secs_f64() * 1000.0;
+            assert!((500.0 - 1e-6..=1600.0 + 1e-6).contains(&ms), "{ms}");
+        }
+    }
+}
