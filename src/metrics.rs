@@ -54,8 +54,11 @@ impl Metrics {
         )
         .expect("static metric definition is valid");
         let injected_delay = HistogramVec::new(
-            HistogramOpts::new("mockdet_injected_delay_seconds", "Latency drawn from the profile")
-                .buckets(DURATION_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "mockdet_injected_delay_seconds",
+                "Latency drawn from the profile",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
             &["detector"],
         )
         .expect("static metric definition is valid");

@@ -153,7 +153,10 @@ fn summary_line(profile: &DetectorProfile) -> String {
 /// `mockdet healthcheck URL`: 0 when it answers 2xx in time, else 1.
 pub(crate) fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
     let url = health_url(url);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("mockdet healthcheck: cannot start tokio: {error}");

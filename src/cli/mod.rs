@@ -94,7 +94,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         None => fleet_cmd::run_fleet(&cli.fleet),
         Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
-        Some(Command::Healthcheck { url, timeout }) => return fleet_cmd::healthcheck(&url, timeout),
+        Some(Command::Healthcheck { url, timeout }) => {
+            return fleet_cmd::healthcheck(&url, timeout);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -62,7 +62,10 @@ pub(crate) async fn act(
 ) -> Response {
     let arrival = incoming.arrival;
     let deadline = arrival + plan.delay;
-    let outcome = plan.fault.as_ref().map_or("success", PlannedFault::kind_name);
+    let outcome = plan
+        .fault
+        .as_ref()
+        .map_or("success", PlannedFault::kind_name);
     let record = || state.record(endpoint, outcome, arrival, Some(plan.delay));
     let Some(fault) = &plan.fault else {
         let body = json_bytes(&success());
@@ -95,7 +98,11 @@ pub(crate) async fn act(
     }
 }
 
-async fn answer_fault(state: &DetectorState, incoming: &Incoming, fault: &PlannedFault) -> Response {
+async fn answer_fault(
+    state: &DetectorState,
+    incoming: &Incoming,
+    fault: &PlannedFault,
+) -> Response {
     let id = &state.identity;
     match fault {
         PlannedFault::HttpError {
@@ -212,7 +219,10 @@ impl DetectorState {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         if outcome != "success" && outcome != "bad_request" {
-            self.metrics.faults.with_label_values(&[name, outcome]).inc();
+            self.metrics
+                .faults
+                .with_label_values(&[name, outcome])
+                .inc();
         }
     }
 

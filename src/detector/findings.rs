@@ -8,12 +8,18 @@
 //!
 //! Everything is a pure function of `(content, capabilities)`: no randomness,
 //! no clock, no global mutable state, so the same request always yields the
-//! same findings. Regexes are compiled once ([`LazyLock`]) and the `regex`
-//! crate guarantees linear-time matching. Patterns use ASCII word boundaries
-//! (`(?-u)` mode) so that non-ASCII content stays on the fast DFA engines
-//! instead of falling back to the slower Unicode-word-boundary engine.
+//! same findings.
+//!
+//! Cost: [`scan`] runs on every request of a load-tested server. Regexes are
+//! compiled once ([`LazyLock`]); the `regex` crate guarantees linear-time
+//! matching and each rule stops after [`MAX_FINDINGS`] matches. Patterns use
+//! ASCII word boundaries (`(?-u)`), so non-ASCII content stays on the fast DFA
+//! engines; case-insensitive rules search an ASCII-lowercased copy of the
+//! content (same byte offsets) instead of using `(?i)`, which keeps the regex
+//! crate's literal prefilters; all keyword lists share one regex.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::{Match, Regex};
@@ -55,8 +61,8 @@ pub struct Finding {
     pub start: usize,
     /// Byte offset one past the last matched byte (a char boundary).
     pub end: usize,
-    /// The matched text; PII and secrets are masked ([`redact`]), keywords and
-    /// injection payloads are reported as-is.
+    /// The matched text; PII and secrets are masked (first and last char kept,
+    /// the rest `*`), keywords and injection payloads are reported as-is.
     pub text: String,
 }
 
@@ -144,14 +150,10 @@ enum Matcher {
     /// case-insensitive with identical byte offsets, and much faster than
     /// `(?i)` because the regex crate keeps its literal prefilters.
     Folded(&'static str),
-    /// Whole words / phrases (ASCII word boundaries), matched like [`Matcher::Folded`].
+    /// Whole words / phrases, ASCII case-insensitive with ASCII word
+    /// boundaries. All word lists share one regex ([`KEYWORDS`]); a phrase
+    /// takes precedence over a listed word it contains.
     Words(&'static [&'static str]),
-}
-
-impl Matcher {
-    fn is_folded(&self) -> bool {
-        !matches!(self, Matcher::Pattern(_))
-    }
 }
 
 /// How the matched text is reported.
@@ -220,9 +222,21 @@ static RULES: &[Rule] = &[
         subcategory: "phone_number",
         severity: Severity::Medium,
         confidence: 0.85,
-        // US style: optional +1, (415) 555-0132 / 415-555-0132 / 415.555.0132.
+        // North American: 415-555-0132, 415.555.0132, 415 555 0132 (the
+        // national number; a leading `+1 ` is not part of the span).
+        matcher: Matcher::Pattern(r"(?-u)\b[2-9][0-9]{2}[-. ][2-9][0-9]{2}[-. ][0-9]{4}\b"),
+        check: None,
+        redaction: Redaction::Mask,
+    },
+    Rule {
+        group: Group::Pii,
+        category: "pii",
+        subcategory: "phone_number",
+        severity: Severity::Medium,
+        confidence: 0.85,
+        // North American with area code in parentheses: (415) 555-0132, +1 (415) 555-0132.
         matcher: Matcher::Pattern(
-            r"(?-u)(?:\+1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[-. ])[2-9][0-9]{2}[-. ][0-9]{4}\b",
+            r"(?-u)(?:\+1[-. ]?)?\([2-9][0-9]{2}\) ?[2-9][0-9]{2}[-. ][0-9]{4}\b",
         ),
         check: None,
         redaction: Redaction::Mask,
@@ -254,11 +268,10 @@ static RULES: &[Rule] = &[
         subcategory: "credit_card",
         severity: Severity::High,
         confidence: 0.97,
-        // 13–19 digits: contiguous, 4-4-4-4(+1..3) style groups, or Amex/Diners 4-6-5/4-6-4.
-        matcher: Matcher::Pattern(
-            r"(?-u)\b(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -]?[0-9]{1,3})?|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})\b",
-        ),
-        check: Some(is_plausible_card),
+        // 13–19 digits, optionally separated by single spaces or dashes, with a
+        // major-industry digit of 2–6 (Mastercard, Amex/Diners, Visa, Discover).
+        matcher: Matcher::Pattern(r"(?-u)\b[2-6](?:[ -]?[0-9]){12,18}\b"),
+        check: Some(is_luhn_valid),
         redaction: Redaction::Mask,
     },
     Rule {
@@ -422,36 +435,59 @@ static RULES: &[Rule] = &[
     },
 ];
 
-/// A rule's compiled regex; same index as in [`RULES`].
+/// A rule's own compiled regex.
 struct Compiled {
     regex: Regex,
     /// Report the first participating capture group rather than the whole match.
     reports_group: bool,
 }
 
-static COMPILED: LazyLock<Vec<Compiled>> = LazyLock::new(|| RULES.iter().map(compile).collect());
+/// Per rule, same index as [`RULES`]: its compiled regex, or `None` for
+/// [`Matcher::Words`] rules, which share [`KEYWORDS`].
+static COMPILED: LazyLock<Vec<Option<Compiled>>> =
+    LazyLock::new(|| RULES.iter().map(compile).collect());
 
-fn compile(rule: &Rule) -> Compiled {
-    let regex = match rule.matcher {
-        Matcher::Pattern(pattern) | Matcher::Folded(pattern) => Regex::new(pattern),
-        Matcher::Words(words) => Regex::new(&words_pattern(words)),
-    }
-    .expect("built-in finding rules are valid regexes (checked by tests)");
+fn compile(rule: &Rule) -> Option<Compiled> {
+    let (Matcher::Pattern(pattern) | Matcher::Folded(pattern)) = rule.matcher else {
+        return None;
+    };
+    let regex = Regex::new(pattern).expect("built-in finding rules are valid regexes (tested)");
     let reports_group = regex.captures_len() > 1;
-    Compiled {
+    Some(Compiled {
         regex,
         reports_group,
-    }
+    })
 }
 
-/// `(?-u)\b(?:w1|w2|...)\b` with each word escaped and lowercased.
-fn words_pattern(words: &[&str]) -> String {
-    let alternatives: Vec<String> = words
-        .iter()
-        .map(|word| regex::escape(&word.to_ascii_lowercase()))
-        .collect();
-    format!(r"(?-u)\b(?:{})\b", alternatives.join("|"))
+/// Every [`Matcher::Words`] list compiled into one regex, so all keyword rules
+/// cost a single pass; a matched word is attributed to each list containing it.
+struct KeywordIndex {
+    /// `(?-u)\b(?:...)\b` over the distinct lowercased words, longest first.
+    regex: Regex,
+    /// Lowercased word → indices of the rules listing it, in table order.
+    rules_by_word: HashMap<String, Vec<usize>>,
 }
+
+static KEYWORDS: LazyLock<KeywordIndex> = LazyLock::new(|| {
+    let mut rules_by_word: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, rule) in RULES.iter().enumerate() {
+        if let Matcher::Words(words) = rule.matcher {
+            for word in words {
+                let rules = rules_by_word.entry(word.to_ascii_lowercase()).or_default();
+                rules.push(index);
+            }
+        }
+    }
+    let mut words: Vec<&str> = rules_by_word.keys().map(String::as_str).collect();
+    words.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
+    let pattern = format!(r"(?-u)\b(?:{})\b", alternatives.join("|"));
+    let regex = Regex::new(&pattern).expect("escaped keyword alternation is a valid regex");
+    KeywordIndex {
+        regex,
+        rules_by_word,
+    }
+});
 
 /// A rule match before redaction: rule index and byte span.
 #[derive(Debug, Clone, Copy)]
@@ -474,11 +510,21 @@ pub fn scan(content: &str, capabilities: &[String]) -> Vec<Finding> {
         folded: None,
     };
     let mut hits = Vec::new();
+    let mut keywords_enabled = false;
     for (index, (rule, compiled)) in RULES.iter().zip(COMPILED.iter()).enumerate() {
-        if groups.contains(rule.group) {
-            let searched = haystack.for_matcher(&rule.matcher);
-            collect_hits(index, compiled, searched, content, &mut hits);
+        if !groups.contains(rule.group) {
+            continue;
         }
+        match compiled {
+            Some(compiled) => {
+                let searched = haystack.for_matcher(&rule.matcher);
+                collect_hits(index, compiled, searched, content, &mut hits);
+            }
+            None => keywords_enabled = true,
+        }
+    }
+    if keywords_enabled {
+        collect_keyword_hits(groups, haystack.folded(), &mut hits);
     }
     resolve(&mut hits);
     hits.iter().map(|hit| to_finding(*hit, content)).collect()
@@ -493,9 +539,13 @@ struct Haystack<'c> {
 
 impl Haystack<'_> {
     fn for_matcher(&mut self, matcher: &Matcher) -> &str {
-        if !matcher.is_folded() {
-            return self.content;
+        match matcher {
+            Matcher::Pattern(_) => self.content,
+            Matcher::Folded(_) | Matcher::Words(_) => self.folded(),
         }
+    }
+
+    fn folded(&mut self) -> &str {
         let content = self.content;
         self.folded
             .get_or_insert_with(|| content.to_ascii_lowercase())
@@ -541,6 +591,24 @@ fn push_valid<'s>(
     }));
 }
 
+/// Append a hit for every enabled keyword rule listing each matched word, for
+/// the first [`MAX_FINDINGS`] words that have one (same argument as [`collect_hits`]).
+fn collect_keyword_hits(groups: GroupSet, folded: &str, hits: &mut Vec<Hit>) {
+    let index = &*KEYWORDS;
+    let enabled = |rule: &usize| groups.contains(RULES[*rule].group);
+    let words = index.regex.find_iter(folded).filter_map(|m| {
+        let rules = index.rules_by_word.get(m.as_str())?;
+        rules.iter().any(enabled).then_some((m, rules))
+    });
+    for (m, rules) in words.take(MAX_FINDINGS) {
+        hits.extend(rules.iter().filter(|rule| enabled(rule)).map(|&rule| Hit {
+            rule,
+            start: m.start(),
+            end: m.end(),
+        }));
+    }
+}
+
 /// Sort by span, keep the winning rule per identical span, cap the count.
 fn resolve(hits: &mut Vec<Hit>) {
     hits.sort_by(|a, b| {
@@ -581,7 +649,7 @@ fn to_finding(hit: Hit, content: &str) -> Finding {
 
 /// Mask all but the first and last char with `*` (one `*` per char);
 /// text of one or two chars is masked entirely.
-pub fn redact(text: &str) -> String {
+fn redact(text: &str) -> String {
     let count = text.chars().count();
     if count <= 2 {
         return "*".repeat(count);
@@ -634,25 +702,23 @@ fn is_valid_ssn(text: &str) -> bool {
     area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
 }
 
-/// Card number: issuer digit 2–6 (Mastercard, Amex/Diners, Visa, Mastercard, Discover) and Luhn-valid.
-fn is_plausible_card(text: &str) -> bool {
-    let digits: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
-    matches!(digits.first(), Some(2..=6)) && luhn_valid(&digits)
-}
-
-/// Luhn checksum over decimal digits (most significant first).
-fn luhn_valid(digits: &[u32]) -> bool {
+/// Luhn checksum over the ASCII digits of `text` (separators ignored; the
+/// credit-card pattern guarantees 13–19 digits).
+fn is_luhn_valid(text: &str) -> bool {
+    let digits = text
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| u32::from(b - b'0'));
     let sum: u32 = digits
-        .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| match (i % 2 == 1, d * 2) {
+        .map(|(i, d)| match (i % 2 == 1, d * 2) {
             (true, doubled) if doubled > 9 => doubled - 9,
             (true, doubled) => doubled,
             (false, _) => d,
         })
         .sum();
-    !digits.is_empty() && sum % 10 == 0
+    sum % 10 == 0
 }
 
 /// Secret values look random: at least one ASCII letter and one digit.
@@ -713,17 +779,29 @@ mod tests {
     fn every_rule_compiles_and_has_sane_metadata() {
         assert_eq!(COMPILED.len(), RULES.len());
         for (rule, compiled) in RULES.iter().zip(COMPILED.iter()) {
-            assert!(
-                rule.confidence > 0.0 && rule.confidence <= 1.0,
-                "{}",
-                rule.subcategory
-            );
-            assert!(
-                compiled.regex.find("").is_none(),
-                "{} matches empty",
-                rule.subcategory
-            );
+            let name = rule.subcategory;
+            assert!(rule.confidence > 0.0 && rule.confidence <= 1.0, "{name}");
+            let is_words = matches!(rule.matcher, Matcher::Words(_));
+            assert_eq!(compiled.is_none(), is_words, "{name}");
+            assert!(!rule_regex(rule).is_match(""), "{name} matches empty");
         }
+        assert!(!KEYWORDS.regex.is_match(""));
+    }
+
+    #[test]
+    fn shared_keyword_index_matches_each_list_alone() {
+        // Equivalent to one regex per list as long as no listed phrase
+        // contains another listed word.
+        let words: Vec<&str> = KEYWORDS.rules_by_word.keys().map(String::as_str).collect();
+        for phrase in words.iter().filter(|w| w.contains(' ')) {
+            for part in phrase.split(' ') {
+                assert!(
+                    !words.contains(&part),
+                    "{part:?} is listed and part of {phrase:?}"
+                );
+            }
+        }
+        assert_eq!(KEYWORDS.rules_by_word["hate"].len(), 2);
     }
 
     #[test]
@@ -754,7 +832,9 @@ mod tests {
             &[
                 ("call 415-555-0132 now", "415-555-0132"),
                 ("call (415) 555-0132", "(415) 555-0132"),
-                ("call +1 415.555.0132.", "+1 415.555.0132"),
+                ("call +1 415.555.0132.", "415.555.0132"),
+                ("call +1 (415) 555 0132", "+1 (415) 555 0132"),
+                ("fax 212 555 0199", "212 555 0199"),
                 ("whatsapp +447911123456", "+447911123456"),
             ],
         );
@@ -766,6 +846,7 @@ mod tests {
                 "v4155550132",
                 "+12345",
                 "id 1415-555-0132",
+                "(123) 555-0132",
             ],
         );
     }
@@ -806,6 +887,7 @@ mod tests {
                 "card 4111 1111 1111 1112",
                 "card 4111111111111112",
                 "zeros 0000 0000 0000 0000",
+                "issuer 8111 1111 1111 1112 (Luhn-valid)",
                 "short 411111111111",
                 "long 41111111111111111111111",
             ],
@@ -839,7 +921,8 @@ mod tests {
 
     #[test]
     fn private_key_block_and_header() {
-        let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x+/=\nabc\n-----END RSA PRIVATE KEY-----";
+        let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x+/=\nabc\n\
+                     -----END RSA PRIVATE KEY-----";
         assert_detects(
             SECURITY,
             "private_key",
@@ -1036,7 +1119,8 @@ mod tests {
 
     #[test]
     fn findings_are_sorted_and_offsets_map_back_to_matches() {
-        let content = "Bomb! pay 4111 1111 1111 1111, mail jo@ex.io, ' OR 1=1 -- api_key=Ab12Cd34Ef56Gh78Ij90 awful";
+        let content = "Bomb! pay 4111 1111 1111 1111, mail jo@ex.io, ' OR 1=1 -- \
+                       api_key=Ab12Cd34Ef56Gh78Ij90 awful";
         let findings = scan_with(content, ALL);
         assert_eq!(findings.len(), 6, "{findings:?}");
         assert!(
@@ -1047,9 +1131,9 @@ mod tests {
         for finding in &findings {
             let matched = &content[finding.start..finding.end];
             assert!(
-                RULES.iter().zip(COMPILED.iter()).any(|(rule, compiled)| {
+                RULES.iter().any(|rule| {
                     rule.subcategory == finding.subcategory
-                        && rule_reports_span(rule, compiled, content, finding)
+                        && rule_reports_span(rule, content, finding)
                 }),
                 "{matched:?} is not a span of a {} rule",
                 finding.subcategory
@@ -1058,20 +1142,28 @@ mod tests {
         }
     }
 
-    /// Whether the rule's regex, run on the whole content, reports exactly this span.
-    fn rule_reports_span(
-        rule: &Rule,
-        compiled: &Compiled,
-        content: &str,
-        finding: &Finding,
-    ) -> bool {
+    /// A standalone regex for one rule (a keyword rule gets its own list only).
+    fn rule_regex(rule: &Rule) -> Regex {
+        let pattern = match rule.matcher {
+            Matcher::Pattern(pattern) | Matcher::Folded(pattern) => pattern.to_owned(),
+            Matcher::Words(words) => {
+                let escaped: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+                format!(r"(?-u)\b(?:{})\b", escaped.join("|"))
+            }
+        };
+        Regex::new(&pattern).expect("rule pattern compiles")
+    }
+
+    /// Whether the rule's regex, run alone on the whole content, reports exactly this span.
+    fn rule_reports_span(rule: &Rule, content: &str, finding: &Finding) -> bool {
+        let regex = rule_regex(rule);
         let mut haystack = Haystack {
             content,
             folded: None,
         };
         let searched = haystack.for_matcher(&rule.matcher);
-        let first = usize::from(compiled.reports_group);
-        compiled.regex.captures_iter(searched).any(|caps| {
+        let first = usize::from(regex.captures_len() > 1);
+        regex.captures_iter(searched).any(|caps| {
             caps.iter()
                 .skip(first)
                 .flatten()
@@ -1157,14 +1249,33 @@ mod tests {
         let findings = scan_with(&content, ALL);
         assert_eq!(findings.len(), MAX_FINDINGS);
         assert!(findings.windows(2).all(|w| w[0].start < w[1].start));
-        // The earliest findings overall, not the first rule's fifty.
-        let first_unit = scan_with(unit, ALL);
-        assert_eq!(&findings[..first_unit.len()], &first_unit[..]);
+        // The earliest findings overall: exactly the first ten units, each
+        // reporting the same five findings shifted by the unit's offset.
+        let per_unit = scan_with(unit, ALL);
+        assert_eq!(per_unit.len(), 5);
+        for (i, finding) in findings.iter().enumerate() {
+            let expected = &per_unit[i % per_unit.len()];
+            let shift = (i / per_unit.len()) * unit.len();
+            assert_eq!(finding.subcategory, expected.subcategory);
+            assert_eq!(
+                (finding.start, finding.end),
+                (expected.start + shift, expected.end + shift)
+            );
+        }
+    }
+
+    #[test]
+    fn cap_counts_only_enabled_keyword_lists() {
+        // Many threat words first: with only sentiment enabled they must not use up the cap.
+        let content = format!("{}awful", "kill ".repeat(2 * MAX_FINDINGS));
+        let findings = scan_with(&content, SENTIMENT);
+        assert_eq!(raw(&content, &findings, "negative"), vec!["awful"]);
     }
 
     #[test]
     fn non_ascii_content_does_not_panic() {
-        let content = "Ünïcødé 🚀 kill — 日本語 jöe@exämple.com ñ@example.org 415-555-0132 \u{301}hate\u{301} пароль=\"секрет\" password=\"мой пароль\"";
+        let content = "Ünïcødé 🚀 kill — 日本語 jöe@exämple.com ñ@example.org 415-555-0132 \
+                       \u{301}hate\u{301} пароль=\"секрет\" password=\"мой пароль\"";
         let findings = scan_with(content, ALL);
         assert!(!findings.is_empty());
         for f in &findings {
@@ -1195,20 +1306,4 @@ mod tests {
             serde_json::json!({"category": "clean", "subcategory": null, "confidence": 0.95, "severity": "low"})
         );
     }
-}
-#[doc(hidden)]
-pub fn debug_time_rules(content: &str, iters: u32) -> Vec<(String, std::time::Duration)> {
-    let mut out = Vec::new();
-    for (index, (rule, compiled)) in RULES.iter().zip(COMPILED.iter()).enumerate() {
-        let start = std::time::Instant::now();
-        for _ in 0..iters {
-            let mut haystack = Haystack { content, folded: None };
-            let searched = haystack.for_matcher(&rule.matcher);
-            let mut hits = Vec::new();
-            collect_hits(index, compiled, std::hint::black_box(searched), content, &mut hits);
-            std::hint::black_box(hits);
-        }
-        out.push((format!("{index:2} {}/{}", rule.subcategory, rule.matcher.is_folded()), start.elapsed() / iters));
-    }
-    out
 }

@@ -101,7 +101,10 @@ async fn batch_requests(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "batch_disabled",
-            format!("detector `{}` does not batch; use /detect", state.identity.name),
+            format!(
+                "detector `{}` does not batch; use /detect",
+                state.identity.name
+            ),
             id,
         ));
     }
@@ -234,7 +237,9 @@ async fn read_json(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<
 }
 
 fn with_seq(mut response: Response, seq: u64) -> Response {
-    response.headers_mut().insert(X_MOCK_SEQ, HeaderValue::from(seq));
+    response
+        .headers_mut()
+        .insert(X_MOCK_SEQ, HeaderValue::from(seq));
     response
 }
 
@@ -311,14 +316,20 @@ pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Res
 /// `GET /metrics`: this detector's series in the Prometheus text format.
 pub(crate) async fn metrics(State(state): State<Arc<DetectorState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(Some(&state.identity.name)),
     )
         .into_response()
 }
 
 /// Unknown paths: 404 JSON.
-pub(crate) async fn not_found(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+pub(crate) async fn not_found(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Response {
     let message = format!("no route for {} {}", request.method(), request.uri().path());
     rejected(&state, StatusCode::NOT_FOUND, "not_found", message)
 }
@@ -328,11 +339,30 @@ pub(crate) async fn method_not_allowed(
     State(state): State<Arc<DetectorState>>,
     request: Request,
 ) -> Response {
-    let message = format!("{} is not allowed on {}", request.method(), request.uri().path());
-    rejected(&state, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+    let message = format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    );
+    rejected(
+        &state,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        message,
+    )
 }
 
-fn rejected(state: &DetectorState, status: StatusCode, code: &'static str, msg: String) -> Response {
-    state.record(Endpoint::Other, "bad_request", tokio::time::Instant::now(), None);
+fn rejected(
+    state: &DetectorState,
+    status: StatusCode,
+    code: &'static str,
+    msg: String,
+) -> Response {
+    state.record(
+        Endpoint::Other,
+        "bad_request",
+        tokio::time::Instant::now(),
+        None,
+    );
     ApiError::new(status, code, msg, &state.identity.detector_id).into_response()
 }

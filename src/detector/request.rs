@@ -100,7 +100,12 @@ pub(crate) fn decode_json(bytes: &[u8], detector: &str) -> Result<Value, ApiErro
 
 /// Turns an item error into the 422 of a single request.
 pub(crate) fn unprocessable(error: ItemError, detector: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.code, error.message, detector)
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        error.code,
+        error.message,
+        detector,
+    )
 }
 
 /// The items of a batch body: the seed's bare array or `{"items": [...]}`.
@@ -165,14 +170,26 @@ mod tests {
         assert_eq!(code(json!({"content": ""})), "empty_content");
         assert_eq!(code(json!({"content": 3})), "invalid_content");
         assert_eq!(code(json!([1])), "invalid_request");
-        assert_eq!(code(json!({"content": "x", "metadata": 5})), "invalid_request");
+        assert_eq!(
+            code(json!({"content": "x", "metadata": 5})),
+            "invalid_request"
+        );
     }
 
     #[test]
     fn batches_come_as_arrays_or_items() {
-        assert_eq!(batch_items(json!([{"content": "a"}]), "d").unwrap().len(), 1);
-        assert_eq!(batch_items(json!({"items": [{}, {}]}), "d").unwrap().len(), 2);
+        assert_eq!(
+            batch_items(json!([{"content": "a"}]), "d").unwrap().len(),
+            1
+        );
+        assert_eq!(
+            batch_items(json!({"items": [{}, {}]}), "d").unwrap().len(),
+            2
+        );
         assert_eq!(batch_items(json!([]), "d").unwrap_err().code, "empty_batch");
-        assert_eq!(batch_items(json!({"x": 1}), "d").unwrap_err().code, "invalid_batch");
+        assert_eq!(
+            batch_items(json!({"x": 1}), "d").unwrap_err().code,
+            "invalid_batch"
+        );
     }
 }

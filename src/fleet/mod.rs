@@ -155,7 +155,10 @@ impl FleetBuilder {
         let metrics = Metrics::new();
         let mut bound = Vec::with_capacity(self.profiles.len());
         for profile in &self.profiles {
-            if bound.iter().any(|(d, _): &(Detector, _)| d.name == profile.name) {
+            if bound
+                .iter()
+                .any(|(d, _): &(Detector, _)| d.name == profile.name)
+            {
                 return Err(FleetError::DuplicateName(profile.name.clone()));
             }
             let addr = SocketAddr::new(self.bind, self.port_of(profile));
@@ -237,7 +240,10 @@ impl Fleet {
             .find(|d| d.name == name)
             .unwrap_or_else(|| {
                 let names: Vec<&str> = self.names().collect();
-                panic!("no detector `{name}` in this fleet (it has: {})", names.join(", "))
+                panic!(
+                    "no detector `{name}` in this fleet (it has: {})",
+                    names.join(", ")
+                )
             })
     }
 

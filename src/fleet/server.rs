@@ -115,9 +115,9 @@ fn connection(
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .into_owned();
-    let conn = graceful.watch(conn);
+    // Boxed so it can be dropped explicitly before the socket handle.
+    let mut conn = Box::pin(graceful.watch(conn));
     async move {
-        tokio::pin!(conn);
         let how = tokio::select! {
             result = conn.as_mut() => {
                 if let Err(error) = result {

@@ -69,7 +69,10 @@ impl BatchSpec {
             ));
         }
         if !(self.per_item_ms.is_finite() && self.per_item_ms >= 0.0) {
-            return Err(FieldError::new("batch.per_item_ms", "must be finite and >= 0"));
+            return Err(FieldError::new(
+                "batch.per_item_ms",
+                "must be finite and >= 0",
+            ));
         }
         if self.latency == BatchLatency::PerItem && self.per_item_ms > 0.0 {
             return Err(FieldError::new(
@@ -104,7 +107,10 @@ mod tests {
             item_failure_probability: 1.5,
             ..BatchSpec::default()
         };
-        assert_eq!(spec.policy().unwrap_err().field, "batch.item_failure_probability");
+        assert_eq!(
+            spec.policy().unwrap_err().field,
+            "batch.item_failure_probability"
+        );
         let spec = BatchSpec {
             max_items: 0,
             ..BatchSpec::default()

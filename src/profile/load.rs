@@ -38,12 +38,18 @@ impl DetectorProfile {
             .ok_or_else(|| ProfileError::UnknownBuiltin {
                 name: name.to_owned(),
             })?;
-        load(Figment::from(Toml::string(text)), &format!("builtin:{name}"))
+        load(
+            Figment::from(Toml::string(text)),
+            &format!("builtin:{name}"),
+        )
     }
 
     /// All five built-in profiles, in fleet order.
     pub fn builtins() -> Result<Vec<Self>, ProfileError> {
-        BUILTIN_NAMES.iter().map(|name| Self::builtin(name)).collect()
+        BUILTIN_NAMES
+            .iter()
+            .map(|name| Self::builtin(name))
+            .collect()
     }
 
     /// Loads a profile file, TOML or YAML by extension.
@@ -79,7 +85,13 @@ impl DetectorProfile {
 pub(crate) fn env_prefix(name: &str) -> String {
     let upper: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("MOCKDET_{upper}_")
 }
@@ -99,6 +111,8 @@ fn load(figment: Figment, origin: &str) -> Result<DetectorProfile, ProfileError>
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment's (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -127,7 +141,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("inline profile") && err.contains("latnecy"), "{err}");
+        assert!(
+            err.contains("inline profile") && err.contains("latnecy"),
+            "{err}"
+        );
     }
 
     #[test]

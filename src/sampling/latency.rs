@@ -1,7 +1,7 @@
 //! Latency models: the `[latency]` table of a profile ([`LatencySpec`]), its
 //! validation into a ready-to-sample [`Latency`], per-request sampling, and the
 //! exact distribution function of what the sampler produces ([`Latency::cdf`],
-//! checked with [`ks_statistic`]).
+//! checked with `ks_statistic`).
 //!
 //! All values are milliseconds (`f64`). One draw is a fixed pipeline, described
 //! as data rather than code paths:
@@ -419,8 +419,9 @@ impl LatencySpec {
             return Err(SpecError::new(
                 "mean",
                 format!(
-                    "must be >= -{MAX_TRUNCATION_SDS} × sd ({} ms), got {mean}: below that most of \
-                     the bell is cut off at 0; use `exponential` or `lognormal` for latencies near 0",
+                    "must be >= -{MAX_TRUNCATION_SDS} × sd ({} ms), got {mean}: below that \
+                     most of the bell is cut off at 0; use `exponential` or `lognormal` \
+                     for latencies near 0",
                     -MAX_TRUNCATION_SDS * sd
                 ),
             ));

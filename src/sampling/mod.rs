@@ -1,7 +1,7 @@
 //! Sampling: latency models, fault selection and seeded RNG derivation.
 //!
-//! [`plan`] turns a validated profile and a request's generator into a
-//! [`Plan`]: how long to wait and which fault, if any, to act out.
+//! `plan` turns a validated profile and a request's generator into a
+//! `Plan`: how long to wait and which fault, if any, to act out.
 
 pub mod latency;
 pub(crate) mod rng;
@@ -26,13 +26,21 @@ pub(crate) struct Plan {
 /// A fault with its durations drawn.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PlannedFault {
-    HttpError { status: u16, retry_after_s: Option<u32> },
-    Hang { hold: Duration, end: HangEnd },
+    HttpError {
+        status: u16,
+        retry_after_s: Option<u32>,
+    },
+    Hang {
+        hold: Duration,
+        end: HangEnd,
+    },
     Reset,
     MalformedJson,
     SchemaInvalid,
     EmptyBody,
-    SlowBody { over: Duration },
+    SlowBody {
+        over: Duration,
+    },
 }
 
 impl PlannedFault {
@@ -134,7 +142,10 @@ mod tests {
         let b = behaviour("failing");
         let key = SeedKey::new(11, "mock-failing-detector");
         let first: Vec<Plan> = (1..200).map(|k| plan(&b, &mut key.rng(k), None)).collect();
-        let again: Vec<Plan> = (1..200).rev().map(|k| plan(&b, &mut key.rng(k), None)).collect();
+        let again: Vec<Plan> = (1..200)
+            .rev()
+            .map(|k| plan(&b, &mut key.rng(k), None))
+            .collect();
         assert!(first.iter().eq(again.iter().rev()));
     }
 

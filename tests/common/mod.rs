@@ -1,0 +1,50 @@
+//! Helpers shared by the black-box tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use mockdet::{DetectorProfile, Fleet};
+
+/// A profile named `name` with a fixed latency and the given `[[faults]]`
+/// TOML appended.
+pub fn profile(name: &str, latency_ms: f64, faults_toml: &str) -> DetectorProfile {
+    let text = format!(
+        "name = \"{name}\"\ndetector_id = \"test-{name}\"\nport = 0\n\
+         capabilities = [\"pii_detection\"]\n{faults_toml}\n\
+         [latency]\nmodel = \"fixed\"\nms = {latency_ms:?}\n"
+    );
+    DetectorProfile::from_toml_str(&text).expect("test profile is valid")
+}
+
+/// A one-detector fleet serving `profile`, seeded.
+pub async fn fleet_of(profile: DetectorProfile) -> Fleet {
+    Fleet::builder()
+        .profile(profile)
+        .seed(42)
+        .start()
+        .await
+        .expect("fleet starts")
+}
+
+/// A client with a timeout that fails a stuck test instead of hanging it.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client builds")
+}
+
+/// POSTs a small detection request to `{url}/detect`.
+pub async fn detect(client: &reqwest::Client, url: &str) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{url}/detect"))
+        .json(&serde_json::json!({"content": "hello from a test", "content_type": "text"}))
+        .send()
+        .await
+}
+
+/// Five standard deviations of a binomial proportion over `n` trials: a
+/// tolerance a correct implementation misses about once in 1.7 million runs.
+pub fn binomial_tolerance(p: f64, n: usize) -> f64 {
+    5.0 * (p * (1.0 - p) / n as f64).sqrt()
+}
