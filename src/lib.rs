@@ -6,7 +6,10 @@
 //! - [`profile`]: [`DetectorProfile`], loading (figment) and validation.
 //! - [`sampling`]: latency models, fault selection, seeded RNG derivation.
 //! - `detector`: one detector's axum app — router, handlers, bodies, findings.
-//! - [`fleet`]: [`Fleet`] and [`FleetBuilder`] — bind, serve, shut down.
+//! - [`control`]: runtime faults — outage windows, next-N, scripts, bursts —
+//!   and the request journal.
+//! - [`fleet`]: [`Fleet`], [`FleetBuilder`] and [`DetectorHandle`] — bind,
+//!   serve, control, shut down.
 //! - `metrics`: one Prometheus registry per fleet.
 //! - [`cli`]: the `mockdet` command line (the binary is a thin wrapper).
 //!
@@ -24,11 +27,17 @@
 //! ```
 
 pub mod cli;
+pub mod control;
 mod detector;
 pub mod fleet;
 mod metrics;
 pub mod profile;
 pub mod sampling;
 
-pub use fleet::{Fleet, FleetBuilder, FleetError};
+pub use control::journal::JournalEntry;
+pub use control::spec::{
+    BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
+};
+pub use control::{ControlError, ScriptStatus};
+pub use fleet::{DetectorHandle, Fleet, FleetBuilder, FleetError};
 pub use profile::{DetectorProfile, ProfileError};

@@ -32,6 +32,15 @@ pub(crate) struct Metrics {
     pub(crate) in_flight: IntGaugeVec,
     /// `mockdet_batch_items{detector}`.
     pub(crate) batch_items: HistogramVec,
+    /// `mockdet_fault_windows_active{detector,mode}`, refreshed on scrape.
+    pub(crate) windows_active: IntGaugeVec,
+    /// `mockdet_script_phase{detector}`: the phase index, -1 when none runs.
+    pub(crate) script_phase: IntGaugeVec,
+    /// `mockdet_admin_changes_total{detector,action}`.
+    pub(crate) admin_changes: IntCounterVec,
+    /// `mockdet_overrides_ignored_total{detector}`: `X-Mock-*` headers sent
+    /// to a detector that does not allow overrides.
+    pub(crate) overrides_ignored: IntCounterVec,
 }
 
 impl Metrics {
@@ -78,6 +87,14 @@ impl Metrics {
             &["detector"],
         )
         .expect("static metric definition is valid");
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+                .expect("static metric definition is valid")
+        };
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels)
+                .expect("static metric definition is valid")
+        };
         let metrics = Self {
             registry,
             requests,
@@ -86,6 +103,26 @@ impl Metrics {
             faults,
             in_flight,
             batch_items,
+            windows_active: gauge(
+                "mockdet_fault_windows_active",
+                "Outage windows open now, by mode",
+                &["detector", "mode"],
+            ),
+            script_phase: gauge(
+                "mockdet_script_phase",
+                "Index of the running fault script's phase, -1 when none",
+                &["detector"],
+            ),
+            admin_changes: counter(
+                "mockdet_admin_changes_total",
+                "Runtime changes made through the admin API or the library",
+                &["detector", "action"],
+            ),
+            overrides_ignored: counter(
+                "mockdet_overrides_ignored_total",
+                "Requests whose X-Mock-* headers were ignored (overrides off)",
+                &["detector"],
+            ),
         };
         for collector in metrics.collectors() {
             metrics
@@ -104,6 +141,10 @@ impl Metrics {
             Box::new(self.faults.clone()),
             Box::new(self.in_flight.clone()),
             Box::new(self.batch_items.clone()),
+            Box::new(self.windows_active.clone()),
+            Box::new(self.script_phase.clone()),
+            Box::new(self.admin_changes.clone()),
+            Box::new(self.overrides_ignored.clone()),
         ]
     }
 

@@ -54,7 +54,11 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), String> {
         let mut builder = Fleet::builder()
             .bind(args.bind)
             .profile_ports(true)
-            .drain_timeout(args.drain_timeout);
+            .drain_timeout(args.drain_timeout)
+            .allow_overrides(args.allow_overrides);
+        if let Some(token) = &args.admin_token {
+            builder = builder.admin_token(token.clone());
+        }
         if let Some(seed) = args.seed {
             builder = builder.seed(seed);
         }

@@ -45,6 +45,12 @@ pub struct FleetArgs {
     /// Time in-flight requests get on SIGINT/SIGTERM, e.g. 5s or 500ms.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     drain_timeout: Duration,
+    /// Bearer token for /admin/* (required to enable it off loopback).
+    #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Honour X-Mock-Delay-Ms, X-Mock-Fault and X-Mock-Status request headers.
+    #[arg(long, env = "MOCKDET_ALLOW_OVERRIDES")]
+    allow_overrides: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,8 @@ use tokio::time::{Instant, sleep_until};
 
 use super::DetectorState;
 use super::error::ApiError;
-use super::response;
+use super::response::{self, Identity};
+use crate::control::journal::JournalEntry;
 use crate::fleet::conn::{Abort, ConnControl};
 use crate::profile::HangEnd;
 use crate::sampling::{Plan, PlannedFault};
@@ -43,9 +44,22 @@ impl Endpoint {
 pub(crate) struct Incoming {
     pub(crate) seq: u64,
     pub(crate) arrival: Instant,
+    /// Wall-clock arrival, for the journal.
+    pub(crate) received: std::time::SystemTime,
     pub(crate) control: Option<Arc<ConnControl>>,
     pub(crate) request_id: String,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) method: String,
+    pub(crate) path: String,
+}
+
+/// What the journal and metrics need to know about a parsed request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Note<'a> {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) content_bytes: usize,
+    pub(crate) correlation_id: Option<&'a str>,
+    pub(crate) imposed_by: Option<&'static str>,
 }
 
 /// How many chunks a slow body is dribbled out in.
@@ -55,9 +69,10 @@ const SLOW_BODY_CHUNKS: usize = 10;
 /// so the work does not add to the sampled latency.
 pub(crate) async fn act(
     state: &DetectorState,
-    endpoint: Endpoint,
+    id: &Identity,
     incoming: &Incoming,
     plan: &Plan,
+    note: Note<'_>,
     success: impl FnOnce() -> Value,
 ) -> Response {
     let arrival = incoming.arrival;
@@ -66,51 +81,62 @@ pub(crate) async fn act(
         .fault
         .as_ref()
         .map_or("success", PlannedFault::kind_name);
-    let record = || state.record(endpoint, outcome, arrival, Some(plan.delay));
+    let record = |status: Option<u16>| {
+        let fault = plan.fault.as_ref().map(PlannedFault::kind_name);
+        state.record(incoming, &note, outcome, fault, status, Some(plan.delay));
+    };
     let Some(fault) = &plan.fault else {
         let body = json_bytes(&success());
         sleep_until(deadline).await;
-        record();
+        record(Some(200));
         return json_response(StatusCode::OK, body);
     };
     match fault {
         PlannedFault::Hang { hold, end } => {
             sleep_until(arrival + *hold).await;
-            record();
             match end {
-                HangEnd::Close => abort(state, incoming, Abort::Close).await,
+                HangEnd::Close => {
+                    record(None);
+                    abort(id, incoming, Abort::Close).await
+                }
                 HangEnd::GatewayTimeout => {
-                    json_response(StatusCode::GATEWAY_TIMEOUT, injected(state, 504))
+                    record(Some(504));
+                    json_response(StatusCode::GATEWAY_TIMEOUT, injected(id, 504))
                 }
             }
         }
         PlannedFault::SlowBody { over } => {
             let body = json_bytes(&success());
             sleep_until(deadline).await;
-            record();
+            record(Some(200));
             dribble(body, *over)
         }
         _ => {
             sleep_until(deadline).await;
-            record();
-            answer_fault(state, incoming, fault).await
+            record(answered_status(fault));
+            answer_fault(id, incoming, fault).await
         }
     }
 }
 
-async fn answer_fault(
-    state: &DetectorState,
-    incoming: &Incoming,
-    fault: &PlannedFault,
-) -> Response {
-    let id = &state.identity;
+/// The status a fault answers with; `None` when it cuts the connection.
+fn answered_status(fault: &PlannedFault) -> Option<u16> {
+    match fault {
+        PlannedFault::HttpError { status, .. } => Some(*status),
+        PlannedFault::Reset => None,
+        PlannedFault::Hang { end, .. } => (*end == HangEnd::GatewayTimeout).then_some(504),
+        _ => Some(200),
+    }
+}
+
+async fn answer_fault(id: &Identity, incoming: &Incoming, fault: &PlannedFault) -> Response {
     match fault {
         PlannedFault::HttpError {
             status,
             retry_after_s,
         } => {
             let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response = json_response(code, injected(state, *status));
+            let mut response = json_response(code, injected(id, *status));
             if let Some(seconds) = retry_after_s {
                 response
                     .headers_mut()
@@ -118,7 +144,7 @@ async fn answer_fault(
             }
             response
         }
-        PlannedFault::Reset => abort(state, incoming, Abort::Reset).await,
+        PlannedFault::Reset => abort(id, incoming, Abort::Reset).await,
         PlannedFault::MalformedJson => {
             json_response(StatusCode::OK, Bytes::from(response::malformed_body(id)))
         }
@@ -136,7 +162,7 @@ async fn answer_fault(
 
 /// Ends the connection without an answer. Without a real connection (a
 /// router driven by `oneshot` in a test) there is nothing to cut: say so.
-async fn abort(state: &DetectorState, incoming: &Incoming, how: Abort) -> Response {
+async fn abort(id: &Identity, incoming: &Incoming, how: Abort) -> Response {
     match &incoming.control {
         Some(control) => {
             control.abort(how).await;
@@ -147,14 +173,14 @@ async fn abort(state: &DetectorState, incoming: &Incoming, how: Abort) -> Respon
             StatusCode::INTERNAL_SERVER_ERROR,
             "no_connection",
             format!("cannot act out {how:?}: the request has no connection"),
-            &state.identity.detector_id,
+            &id.detector_id,
         )
         .into_response(),
     }
 }
 
-fn injected(state: &DetectorState, status: u16) -> Bytes {
-    json_bytes(&response::injected_error_body(&state.identity, status))
+fn injected(id: &Identity, status: u16) -> Bytes {
+    json_bytes(&response::injected_error_body(id, status))
 }
 
 fn json_bytes(value: &Value) -> Bytes {
@@ -193,21 +219,25 @@ fn dribble(body: Bytes, over: Duration) -> Response {
 }
 
 impl DetectorState {
-    /// Records one answered request in the metrics and health counters.
+    /// Records one finished request in the metrics, health counters and
+    /// journal. `fault` is the injected fault's kind, if any.
     pub(crate) fn record(
         &self,
-        endpoint: Endpoint,
+        incoming: &Incoming,
+        note: &Note<'_>,
         outcome: &str,
-        arrival: Instant,
+        fault: Option<&str>,
+        status: Option<u16>,
         injected_delay: Option<Duration>,
     ) {
-        let name = self.identity.name.as_str();
-        let labels = [name, endpoint.as_str(), outcome];
+        let elapsed = incoming.arrival.elapsed();
+        let name = self.name.as_str();
+        let labels = [name, note.endpoint.as_str(), outcome];
         self.metrics.requests.with_label_values(&labels).inc();
         self.metrics
             .duration
             .with_label_values(&labels)
-            .observe(arrival.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
         if let Some(delay) = injected_delay {
             self.metrics
                 .injected_delay
@@ -218,12 +248,22 @@ impl DetectorState {
         if outcome != "success" {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        if outcome != "success" && outcome != "bad_request" {
-            self.metrics
-                .faults
-                .with_label_values(&[name, outcome])
-                .inc();
+        if let Some(kind) = fault {
+            self.metrics.faults.with_label_values(&[name, kind]).inc();
         }
+        self.journal.push(JournalEntry {
+            seq: incoming.seq,
+            at: response::timestamp_of(incoming.received),
+            method: incoming.method.clone(),
+            path: incoming.path.clone(),
+            correlation_id: note.correlation_id.map(str::to_owned),
+            content_bytes: note.content_bytes,
+            injected_delay_ms: injected_delay.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            fault: fault.map(str::to_owned),
+            imposed_by: note.imposed_by.map(str::to_owned),
+            status,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+        });
     }
 
     /// (requests processed, errors) for `/health`.

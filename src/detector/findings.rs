@@ -178,6 +178,7 @@ struct Rule {
     redaction: Redaction,
 }
 
+// Keyword lists: lowercase, matched as whole words / phrases, ASCII case-insensitively.
 const VIOLENCE_WORDS: &[&str] = &[
     "kill", "kills", "killed", "killing", "murder", "murdered", "bomb", "bombs", "bombing",
     "shoot", "shooting", "stab", "stabbing", "attack", "attacks", "attacked", "blow up", "explode",

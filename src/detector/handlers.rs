@@ -12,11 +12,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::DetectorState;
-use super::act::{Endpoint, Incoming, act};
+use super::act::{Endpoint, Incoming, Note, act};
 use super::error::ApiError;
-use super::request::{DetectRequest, batch_items, decode_json, unprocessable};
-use super::response::{self, AnswerContext};
+use super::overrides::{self, Requested};
+use super::request::{DetectRequest, ItemError, batch_items, decode_json, unprocessable};
+use super::response::{self, AnswerContext, Identity};
+use super::{DetectorState, Snapshot};
+use crate::control::Imposed;
 use crate::fleet::conn::{Arrival, ConnControl};
 use crate::sampling;
 
@@ -38,28 +40,76 @@ async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> 
     let (parts, body) = request.into_parts();
     let incoming = begin(state, &parts);
     let _in_flight = InFlight::enter(state);
-    let current = state.current();
-    let behaviour = &current.1;
-    let id = &state.identity.detector_id;
-    let parsed = read_json(&parts, body, behaviour.body_limit, id)
+    let snapshot = state.current();
+    let id = &snapshot.identity;
+    let parsed = read_json(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
         .await
-        .and_then(|value| DetectRequest::from_value(value).map_err(|e| unprocessable(e, id)));
-    let response = match parsed {
+        .and_then(|value| {
+            DetectRequest::from_value(value).map_err(|e| unprocessable(e, &id.detector_id))
+        });
+    let req = match parsed {
+        Ok(req) => req,
+        Err(error) => return with_seq(reject(state, endpoint, &incoming, error), incoming.seq),
+    };
+    let correlation = incoming
+        .correlation_id
+        .as_deref()
+        .or_else(|| req.body_correlation_id());
+    let response = match imposition(state, &snapshot, &parts, &incoming) {
         Err(error) => reject(state, endpoint, &incoming, error),
-        Ok(req) => {
-            let plan = sampling::plan(behaviour, &mut state.key.rng(incoming.seq), None);
-            let correlation = incoming
-                .correlation_id
-                .as_deref()
-                .or_else(|| req.body_correlation_id());
+        Ok(imposed) => {
+            let plan = sampling::plan(
+                &snapshot.behaviour,
+                &mut state.key.rng(incoming.seq),
+                None,
+                &imposed,
+            );
             let ctx = answer_context(&incoming, correlation, &plan);
-            act(state, endpoint, &incoming, &plan, || {
-                response::success_body(&state.identity, &req, &ctx)
+            let note = Note {
+                endpoint,
+                content_bytes: req.content.len(),
+                correlation_id: correlation,
+                imposed_by: imposed.source,
+            };
+            act(state, id, &incoming, &plan, note, || {
+                response::success_body(id, &req, &ctx)
             })
             .await
         }
     };
     with_seq(response, incoming.seq)
+}
+
+/// What overrides this request: its `X-Mock-*` headers when allowed, else
+/// runtime control (outages, next-N, scripts, bursts).
+fn imposition(
+    state: &DetectorState,
+    snapshot: &Snapshot,
+    parts: &Parts,
+    incoming: &Incoming,
+) -> Result<Imposed, ApiError> {
+    let allowed = snapshot.behaviour.allow_overrides;
+    match overrides::read(&parts.headers, allowed) {
+        Ok(Requested::Impose(imposed)) => Ok(imposed),
+        Ok(requested) => {
+            if matches!(requested, Requested::Ignored) {
+                state
+                    .metrics
+                    .overrides_ignored
+                    .with_label_values(&[&state.name])
+                    .inc();
+            }
+            Ok(state
+                .control
+                .impose(&snapshot.behaviour, incoming.seq, incoming.arrival))
+        }
+        Err(message) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_override",
+            message,
+            &snapshot.identity.detector_id,
+        )),
+    }
 }
 
 /// `POST /detect/batch`: the seed's array or `{"items": [...]}`.
@@ -67,20 +117,42 @@ pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Requ
     let (parts, body) = request.into_parts();
     let incoming = begin(&state, &parts);
     let _in_flight = InFlight::enter(&state);
-    let current = state.current();
-    let response = match batch_requests(&state, &current.1, parts, body).await {
+    let snapshot = state.current();
+    let items = match batch_requests(&snapshot, &parts, body).await {
+        Ok(items) => items,
+        Err(error) => {
+            return with_seq(
+                reject(&state, Endpoint::Batch, &incoming, error),
+                incoming.seq,
+            );
+        }
+    };
+    let response = match imposition(&state, &snapshot, &parts, &incoming) {
         Err(error) => reject(&state, Endpoint::Batch, &incoming, error),
-        Ok(items) => {
+        Ok(imposed) => {
             let n = items.len();
             state
                 .metrics
                 .batch_items
-                .with_label_values(&[&state.identity.name])
+                .with_label_values(&[&state.name])
                 .observe(n as f64);
-            let plan = sampling::plan(&current.1, &mut state.key.rng(incoming.seq), Some(n));
-            let ctx = answer_context(&incoming, incoming.correlation_id.as_deref(), &plan);
-            act(&state, Endpoint::Batch, &incoming, &plan, || {
-                batch_results(&state, &items, &plan.failed_items, &ctx)
+            let plan = sampling::plan(
+                &snapshot.behaviour,
+                &mut state.key.rng(incoming.seq),
+                Some(n),
+                &imposed,
+            );
+            let correlation = incoming.correlation_id.as_deref();
+            let ctx = answer_context(&incoming, correlation, &plan);
+            let note = Note {
+                endpoint: Endpoint::Batch,
+                content_bytes: items.iter().flatten().map(|r| r.content.len()).sum(),
+                correlation_id: correlation,
+                imposed_by: imposed.source,
+            };
+            let id = &snapshot.identity;
+            act(&state, id, &incoming, &plan, note, || {
+                batch_results(id, &items, &plan.failed_items, &ctx)
             })
             .await
         }
@@ -88,27 +160,27 @@ pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Requ
     with_seq(response, incoming.seq)
 }
 
-type ParsedItem = Result<DetectRequest, super::request::ItemError>;
+type ParsedItem = Result<DetectRequest, ItemError>;
 
 async fn batch_requests(
-    state: &DetectorState,
-    behaviour: &crate::profile::Behaviour,
-    parts: Parts,
+    snapshot: &Snapshot,
+    parts: &Parts,
     body: Body,
 ) -> Result<Vec<ParsedItem>, ApiError> {
-    let id = &state.identity.detector_id;
+    let behaviour = &snapshot.behaviour;
+    let id = &snapshot.identity.detector_id;
     if !behaviour.batch.enabled {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "batch_disabled",
             format!(
                 "detector `{}` does not batch; use /detect",
-                state.identity.name
+                snapshot.identity.name
             ),
             id,
         ));
     }
-    let value = read_json(&parts, body, behaviour.body_limit, id).await?;
+    let value = read_json(parts, body, behaviour.body_limit, id).await?;
     let items = batch_items(value, id)?;
     if items.len() > behaviour.batch.max_items {
         return Err(ApiError::new(
@@ -126,12 +198,11 @@ async fn batch_requests(
 }
 
 fn batch_results(
-    state: &DetectorState,
+    id: &Identity,
     items: &[ParsedItem],
     failed: &[bool],
     ctx: &AnswerContext<'_>,
 ) -> Value {
-    let id = &state.identity;
     let results = items
         .iter()
         .enumerate()
@@ -153,8 +224,8 @@ fn batch_results(
     response::batch_body(id, results)
 }
 
-fn injected_item_failure(item: &ParsedItem) -> super::request::ItemError {
-    super::request::ItemError {
+fn injected_item_failure(item: &ParsedItem) -> ItemError {
+    ItemError {
         code: "injected_item_failure",
         message: "mockdet injected a failure for this item".into(),
         content_type: item.as_ref().ok().map(|r| r.content_type.clone()),
@@ -171,16 +242,20 @@ fn begin(state: &DetectorState, parts: &Parts) -> Incoming {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    let arrival = parts
+        .extensions
+        .get::<Arrival>()
+        .map_or_else(tokio::time::Instant::now, |a| a.0);
     Incoming {
         seq,
-        arrival: parts
-            .extensions
-            .get::<Arrival>()
-            .map_or_else(tokio::time::Instant::now, |a| a.0),
+        received: std::time::SystemTime::now() - arrival.elapsed(),
+        arrival,
         control: parts.extensions.get::<Arc<ConnControl>>().cloned(),
         request_id: header(&X_REQUEST_ID)
-            .unwrap_or_else(|| format!("{}-{seq}", state.identity.detector_id)),
+            .unwrap_or_else(|| format!("{}-{seq}", state.current().identity.detector_id)),
         correlation_id: header(&X_CORRELATION_ID),
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
     }
 }
 
@@ -198,7 +273,20 @@ fn answer_context<'a>(
 }
 
 fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: ApiError) -> Response {
-    state.record(endpoint, "bad_request", incoming.arrival, None);
+    let note = Note {
+        endpoint,
+        content_bytes: 0,
+        correlation_id: incoming.correlation_id.as_deref(),
+        imposed_by: None,
+    };
+    state.record(
+        incoming,
+        &note,
+        "bad_request",
+        None,
+        Some(e.status.as_u16()),
+        None,
+    );
     e.into_response()
 }
 
@@ -271,7 +359,7 @@ pub(crate) async fn echo_ids(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /health`.
+/// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` outage.
 pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response {
     let (processed, errors) = state.counts();
     let success_rate = if processed == 0 {
@@ -279,9 +367,16 @@ pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response 
     } else {
         1.0 - errors as f64 / processed as f64
     };
-    let id = &state.identity;
-    axum::Json(json!({
-        "status": "healthy",
+    let snapshot = state.current();
+    let id = &snapshot.identity;
+    let down = state.control.unavailable(&snapshot.behaviour);
+    let (status, word) = if down {
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    } else {
+        (StatusCode::OK, "healthy")
+    };
+    let body = json!({
+        "status": word,
         "detector": id.detector_id,
         "detector_id": id.detector_id,
         "name": id.name,
@@ -291,14 +386,14 @@ pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response 
         "capabilities": id.capabilities,
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "seed": state.seed(),
-    }))
-    .into_response()
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// `GET /` and `GET /capabilities`.
 pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Response {
-    let id = &state.identity;
-    let current = state.current();
+    let snapshot = state.current();
+    let id = &snapshot.identity;
     axum::Json(json!({
         "name": id.name,
         "detector_id": id.detector_id,
@@ -306,8 +401,8 @@ pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Res
         "version": id.version,
         "capabilities": id.capabilities,
         "content_types": id.content_types,
-        "batch": current.1.batch.enabled,
-        "max_batch_items": current.1.batch.max_items,
+        "batch": snapshot.behaviour.batch.enabled,
+        "max_batch_items": snapshot.behaviour.batch.max_items,
         "mockdet_version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
@@ -315,12 +410,13 @@ pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Res
 
 /// `GET /metrics`: this detector's series in the Prometheus text format.
 pub(crate) async fn metrics(State(state): State<Arc<DetectorState>>) -> Response {
+    state.refresh_gauges();
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(Some(&state.identity.name)),
+        state.metrics.render(Some(&state.name)),
     )
         .into_response()
 }
@@ -352,17 +448,19 @@ pub(crate) async fn method_not_allowed(
     )
 }
 
+/// A request outside the detection endpoints that is refused: counted as
+/// `bad_request`, not journaled (the journal holds detection requests).
 fn rejected(
     state: &DetectorState,
     status: StatusCode,
     code: &'static str,
     msg: String,
 ) -> Response {
-    state.record(
-        Endpoint::Other,
-        "bad_request",
-        tokio::time::Instant::now(),
-        None,
-    );
-    ApiError::new(status, code, msg, &state.identity.detector_id).into_response()
+    state
+        .metrics
+        .requests
+        .with_label_values(&[&state.name, Endpoint::Other.as_str(), "bad_request"])
+        .inc();
+    let id = state.current().identity.detector_id.clone();
+    ApiError::new(status, code, msg, &id).into_response()
 }

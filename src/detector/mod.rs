@@ -1,12 +1,18 @@
 //! One mock detector as an axum app: its shared state and its router.
 //!
-//! Handlers live in [`handlers`]; request parsing in [`request`]; bodies in
-//! [`response`]; deterministic content findings in [`findings`].
+//! Handlers live in `handlers` (detection) and `admin` (runtime control);
+//! request parsing in `request`; per-request header overrides in
+//! `overrides`; bodies in `response`; deterministic findings in `findings`;
+//! acting out a plan in `act`; the operations behind the admin API and the
+//! library's [`DetectorHandle`](crate::DetectorHandle) in `ops`.
 
 mod act;
+mod admin;
 mod error;
 pub(crate) mod findings;
 mod handlers;
+pub(crate) mod ops;
+mod overrides;
 mod request;
 mod response;
 
@@ -18,35 +24,25 @@ use axum::routing::{get, post};
 use prometheus::IntGauge;
 use tokio::time::Instant;
 
+use crate::control::Control;
+use crate::control::journal::Journal;
 use crate::metrics::Metrics;
 use crate::profile::{Behaviour, DetectorProfile, ProfileError};
 use crate::sampling::rng::SeedKey;
 
+pub(crate) use admin::AdminAccess;
 pub(crate) use response::Identity;
 
-/// Everything one detector's handlers share.
+/// A profile with everything derived from it, swapped as one on a live change.
 #[derive(Debug)]
-pub(crate) struct DetectorState {
+pub(crate) struct Snapshot {
+    pub(crate) profile: DetectorProfile,
+    pub(crate) behaviour: Behaviour,
     pub(crate) identity: Identity,
-    /// The profile as loaded; kept so it can be shown and changed live.
-    profile: RwLock<Arc<(DetectorProfile, Behaviour)>>,
-    key: SeedKey,
-    seed: u64,
-    seq: AtomicU64,
-    processed: AtomicU64,
-    errors: AtomicU64,
-    started: Instant,
-    pub(crate) metrics: Metrics,
-    in_flight: IntGauge,
 }
 
-impl DetectorState {
-    /// Builds the state of one detector from a profile.
-    pub(crate) fn new(
-        profile: DetectorProfile,
-        seed: u64,
-        metrics: Metrics,
-    ) -> Result<Self, ProfileError> {
+impl Snapshot {
+    pub(crate) fn new(profile: DetectorProfile) -> Result<Self, ProfileError> {
         let behaviour = profile.behaviour(&format!("profile `{}`", profile.name))?;
         let identity = Identity {
             name: profile.name.clone(),
@@ -56,29 +52,77 @@ impl DetectorState {
             capabilities: profile.capabilities.clone(),
             content_types: profile.content_types.clone(),
         };
-        let in_flight = metrics.in_flight.with_label_values(&[&identity.name]);
         Ok(Self {
-            key: SeedKey::new(seed, &identity.detector_id),
-            seed,
+            profile,
+            behaviour,
             identity,
-            profile: RwLock::new(Arc::new((profile, behaviour))),
+        })
+    }
+}
+
+/// Everything one detector's handlers share.
+#[derive(Debug)]
+pub(crate) struct DetectorState {
+    /// The detector's name; fixed for its lifetime (it labels metrics).
+    pub(crate) name: String,
+    snapshot: RwLock<Arc<Snapshot>>,
+    key: SeedKey,
+    seed: u64,
+    seq: AtomicU64,
+    processed: AtomicU64,
+    errors: AtomicU64,
+    started: Instant,
+    pub(crate) control: Control,
+    pub(crate) journal: Journal,
+    pub(crate) metrics: Metrics,
+    in_flight: IntGauge,
+    pub(crate) admin: AdminAccess,
+}
+
+impl DetectorState {
+    /// Builds the state of one detector from a profile.
+    pub(crate) fn new(
+        profile: DetectorProfile,
+        seed: u64,
+        metrics: Metrics,
+        admin: AdminAccess,
+    ) -> Result<Self, ProfileError> {
+        let snapshot = Snapshot::new(profile)?;
+        let name = snapshot.identity.name.clone();
+        let detector_id = snapshot.identity.detector_id.clone();
+        Ok(Self {
+            in_flight: metrics.in_flight.with_label_values(&[&name]),
+            key: SeedKey::new(seed, &detector_id),
+            control: Control::new(seed, &detector_id),
+            journal: Journal::new(snapshot.behaviour.journal_size),
+            name,
+            seed,
+            snapshot: RwLock::new(Arc::new(snapshot)),
             seq: AtomicU64::new(0),
             processed: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             started: Instant::now(),
             metrics,
-            in_flight,
+            admin,
         })
     }
 
-    /// The profile and its validated behaviour, as of now.
-    pub(crate) fn current(&self) -> Arc<(DetectorProfile, Behaviour)> {
-        // The lock is only held to clone an Arc, never across an await, so a
-        // poisoned lock can only come from a panic in that clone: keep going.
-        self.profile
+    /// The profile and what derives from it, as of now.
+    pub(crate) fn current(&self) -> Arc<Snapshot> {
+        // The lock is only held to clone or swap an Arc, never across an
+        // await; a poisoned lock still holds a valid Arc.
+        self.snapshot
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Swaps in a new snapshot.
+    fn replace(&self, snapshot: Snapshot) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(snapshot);
     }
 
     /// The seed this detector draws from.
@@ -102,6 +146,7 @@ pub(crate) fn router(state: Arc<DetectorState>) -> Router {
         .route("/metrics", get(handlers::metrics))
         .route("/", get(handlers::capabilities))
         .route("/capabilities", get(handlers::capabilities))
+        .nest("/admin", admin::router(state.clone()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn(handlers::echo_ids))

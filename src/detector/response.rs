@@ -31,7 +31,12 @@ pub(crate) struct AnswerContext<'a> {
 
 /// An RFC 3339 UTC timestamp with milliseconds.
 pub(crate) fn timestamp() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+    timestamp_of(SystemTime::now())
+}
+
+/// `at` as an RFC 3339 UTC timestamp with milliseconds.
+pub(crate) fn timestamp_of(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// The success body for one request.

@@ -17,7 +17,10 @@
 //! ```
 
 pub(crate) mod conn;
+mod handle;
 mod server;
+
+pub use handle::DetectorHandle;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -27,7 +30,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::detector::{self, DetectorState};
+use crate::detector::{self, AdminAccess, DetectorState};
 use crate::metrics::Metrics;
 use crate::profile::{DetectorProfile, ProfileError};
 use crate::sampling::rng::entropy_seed;
@@ -68,6 +71,8 @@ pub struct FleetBuilder {
     profile_ports: bool,
     ports: HashMap<String, u16>,
     drain: Duration,
+    admin_token: Option<String>,
+    allow_overrides: bool,
 }
 
 impl FleetBuilder {
@@ -79,6 +84,8 @@ impl FleetBuilder {
             profile_ports: false,
             ports: HashMap::new(),
             drain: DEFAULT_DRAIN_TIMEOUT,
+            admin_token: None,
+            allow_overrides: false,
         }
     }
 
@@ -141,6 +148,20 @@ impl FleetBuilder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on `/admin/*`. Without a
+    /// token the admin API is open on loopback and disabled elsewhere.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Honour `X-Mock-*` override headers on every detector, whatever their
+    /// profiles say.
+    pub fn allow_overrides(mut self, yes: bool) -> Self {
+        self.allow_overrides = yes;
+        self
+    }
+
     /// Binds every listener, then starts serving. When this returns, every
     /// URL is valid.
     pub async fn start(self) -> Result<Fleet, FleetError> {
@@ -172,7 +193,10 @@ impl FleetBuilder {
                 addr,
                 source,
             })?;
-            let state = DetectorState::new(profile.clone(), seed, metrics.clone())?;
+            let mut profile = profile.clone();
+            profile.allow_overrides |= self.allow_overrides;
+            let access = AdminAccess::for_bind(self.bind, self.admin_token.clone());
+            let state = DetectorState::new(profile.clone(), seed, metrics.clone(), access)?;
             let detector = Detector {
                 name: profile.name.clone(),
                 addr,
@@ -255,6 +279,19 @@ impl Fleet {
         url_of(self.find(name).addr)
     }
 
+    /// Runtime control of one detector: outages, next-N faults, scripts,
+    /// profile changes and its request journal.
+    ///
+    /// # Panics
+    /// On an unknown name, listing the names the fleet has.
+    pub fn detector(&self, name: &str) -> DetectorHandle {
+        let detector = self.find(name);
+        DetectorHandle {
+            state: detector.state.clone(),
+            url: url_of(detector.addr),
+        }
+    }
+
     /// The bound address of a detector.
     ///
     /// # Panics
@@ -283,6 +320,9 @@ impl Fleet {
 
     /// The fleet's metrics in the Prometheus text format (all detectors).
     pub fn render_metrics(&self) -> String {
+        for detector in &self.detectors {
+            detector.state.refresh_gauges();
+        }
         self.detectors
             .first()
             .map(|d| d.state.metrics.render(None))

@@ -17,12 +17,14 @@ pub use error::ProfileError;
 pub use fault::{FaultKind, FaultSpec, HangEnd, MsRange};
 pub use load::BUILTIN_NAMES;
 
+pub use crate::sampling::latency::{LatencyKind, LatencySpec, SlowTailSpec};
 pub(crate) use batch::BatchPolicy;
 pub(crate) use fault::{Fault, FaultMenu};
 
 use serde::{Deserialize, Serialize};
 
-use crate::sampling::latency::{Latency, LatencySpec};
+use crate::control::spec::{BurstSpec, Outage, ReadyBursts, ScheduledOutage};
+use crate::sampling::latency::Latency;
 
 /// Everything that defines one mock detector, as written in a profile file.
 ///
@@ -61,6 +63,16 @@ pub struct DetectorProfile {
     /// Input limits.
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// Outage windows relative to boot: `{ at = "30s", for = "90s", mode = "unavailable" }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ScheduledOutage>,
+    /// Correlated failures: a two-state (Gilbert–Elliott) burst model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bursts: Option<BurstSpec>,
+    /// Honour the `X-Mock-Delay-Ms`, `X-Mock-Fault` and `X-Mock-Status`
+    /// request headers (off by default; `--allow-overrides` turns it on).
+    #[serde(default)]
+    pub allow_overrides: bool,
 }
 
 /// Input limits of one detector.
@@ -69,12 +81,15 @@ pub struct DetectorProfile {
 pub struct LimitsSpec {
     /// Largest accepted request body in bytes; larger bodies get 413.
     pub body_bytes: usize,
+    /// How many requests the journal keeps (`GET /admin/requests`).
+    pub journal_size: usize,
 }
 
 impl Default for LimitsSpec {
     fn default() -> Self {
         Self {
             body_bytes: 1024 * 1024,
+            journal_size: 10_000,
         }
     }
 }
@@ -98,6 +113,10 @@ pub(crate) struct Behaviour {
     pub(crate) faults: FaultMenu,
     pub(crate) batch: BatchPolicy,
     pub(crate) body_limit: usize,
+    pub(crate) journal_size: usize,
+    pub(crate) schedule: Vec<(std::time::Duration, Outage)>,
+    pub(crate) bursts: Option<ReadyBursts>,
+    pub(crate) allow_overrides: bool,
 }
 
 impl DetectorProfile {
@@ -127,11 +146,26 @@ impl DetectorProfile {
             .batch
             .policy()
             .map_err(|e| invalid(e.field, e.reason))?;
+        let schedule = self
+            .schedule
+            .iter()
+            .enumerate()
+            .map(|(i, window)| window.ready(&format!("schedule[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.field, e.reason))?;
+        let bursts = match &self.bursts {
+            Some(spec) => Some(spec.ready().map_err(|e| invalid(e.field, e.reason))?),
+            None => None,
+        };
         Ok(Behaviour {
             latency,
             faults,
             batch,
             body_limit: self.limits.body_bytes,
+            journal_size: self.limits.journal_size,
+            schedule,
+            bursts,
+            allow_overrides: self.allow_overrides,
         })
     }
 

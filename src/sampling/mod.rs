@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::control::Imposed;
 use crate::profile::{BatchLatency, Behaviour, Fault, HangEnd};
+use latency::Latency;
 
 /// What one request will do, decided before any work is done.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,37 +92,56 @@ pub(crate) fn ms(value: f64) -> Duration {
 /// Decides one request. `items` is the batch size, `None` for a single
 /// request. Draw order is fixed — fault, latency, fault durations, items —
 /// so a seed replays exactly.
+///
+/// `imposed` is what runtime control overrides: a forced fault, a replaced
+/// menu or latency model, added or exact delay. The draws are made in the
+/// same order either way, so an imposition never shifts later draws.
 pub(crate) fn plan<R: Rng + ?Sized>(
     behaviour: &Behaviour,
     rng: &mut R,
     items: Option<usize>,
+    imposed: &Imposed,
 ) -> Plan {
     let fault_draw: f64 = rng.random();
-    let delay_ms = match items {
-        None => behaviour.latency.sample_ms(rng),
-        Some(n) => batch_delay_ms(behaviour, rng, n),
+    let latency = imposed.latency.as_deref().unwrap_or(&behaviour.latency);
+    let sampled_ms = match items {
+        None => latency.sample_ms(rng),
+        Some(n) => batch_delay_ms(behaviour, latency, rng, n),
     };
-    let fault = behaviour
-        .faults
-        .pick(fault_draw)
-        .map(|fault| PlannedFault::draw(fault, rng));
+    let menu = imposed.menu.as_deref().unwrap_or(&behaviour.faults);
+    let fault = match &imposed.fault {
+        Some(forced) => Some(PlannedFault::draw(forced, rng)),
+        None => menu
+            .pick(fault_draw)
+            .map(|fault| PlannedFault::draw(fault, rng)),
+    };
+    let delay = match imposed.delay {
+        Some(exact) => exact,
+        None if imposed.immediate => Duration::ZERO,
+        None => ms(sampled_ms) + imposed.extra_delay,
+    };
     let p = behaviour.batch.item_failure_probability;
     let failed_items = (0..items.unwrap_or(0))
         .map(|_| rng.random::<f64>() < p)
         .collect();
     Plan {
-        delay: ms(delay_ms),
+        delay,
         fault,
         failed_items,
     }
 }
 
-fn batch_delay_ms<R: Rng + ?Sized>(behaviour: &Behaviour, rng: &mut R, items: usize) -> f64 {
+fn batch_delay_ms<R: Rng + ?Sized>(
+    behaviour: &Behaviour,
+    latency: &Latency,
+    rng: &mut R,
+    items: usize,
+) -> f64 {
     match behaviour.batch.latency {
         BatchLatency::PerBatch => {
-            behaviour.latency.sample_ms(rng) + behaviour.batch.per_item_ms * items as f64
+            latency.sample_ms(rng) + behaviour.batch.per_item_ms * items as f64
         }
-        BatchLatency::PerItem => (0..items).map(|_| behaviour.latency.sample_ms(rng)).sum(),
+        BatchLatency::PerItem => (0..items).map(|_| latency.sample_ms(rng)).sum(),
     }
 }
 
@@ -141,10 +162,12 @@ mod tests {
     fn plans_replay_for_the_same_seed_and_sequence() {
         let b = behaviour("failing");
         let key = SeedKey::new(11, "mock-failing-detector");
-        let first: Vec<Plan> = (1..200).map(|k| plan(&b, &mut key.rng(k), None)).collect();
+        let first: Vec<Plan> = (1..200)
+            .map(|k| plan(&b, &mut key.rng(k), None, &Imposed::default()))
+            .collect();
         let again: Vec<Plan> = (1..200)
             .rev()
-            .map(|k| plan(&b, &mut key.rng(k), None))
+            .map(|k| plan(&b, &mut key.rng(k), None, &Imposed::default()))
             .collect();
         assert!(first.iter().eq(again.iter().rev()));
     }
@@ -155,7 +178,11 @@ mod tests {
         let key = SeedKey::new(5, "mock-failing-detector");
         let n = 20_000u64;
         let failed = (0..n)
-            .filter(|k| plan(&b, &mut key.rng(*k), None).fault.is_some())
+            .filter(|k| {
+                plan(&b, &mut key.rng(*k), None, &Imposed::default())
+                    .fault
+                    .is_some()
+            })
             .count() as f64;
         let p = 0.30;
         // Five standard deviations of a binomial proportion: never flakes.
@@ -168,7 +195,7 @@ mod tests {
         let b = behaviour("batch");
         let key = SeedKey::new(1, "mock-batch-detector");
         for k in 0..500 {
-            let plan = plan(&b, &mut key.rng(k), Some(20));
+            let plan = plan(&b, &mut key.rng(k), Some(20), &Imposed::default());
             assert_eq!(plan.failed_items.len(), 20);
             // 400–1500 ms per batch plus 5 ms × 20 items.
             let ms = plan.delay.as_secs_f64() * 1000.0;

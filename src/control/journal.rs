@@ -1,0 +1,143 @@
+//! The request journal: a bounded ring of what each detection request got,
+//! so a test can check how many calls, retries and which correlation ids its
+//! orchestrator sent.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// One journaled request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The request's sequence number on this detector.
+    pub seq: u64,
+    /// When it arrived (RFC 3339, UTC).
+    pub at: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// `X-Correlation-ID` (or the body's `metadata.correlation_id`).
+    pub correlation_id: Option<String>,
+    /// Size of the `content` field (0 when the body did not parse).
+    pub content_bytes: usize,
+    /// The latency drawn for it, in milliseconds.
+    pub injected_delay_ms: f64,
+    /// The fault acted out (`http_error`, `hang`, …), if any.
+    pub fault: Option<String>,
+    /// What imposed it (`next`, `outage:unavailable`, `script`, `burst`, `header`), if not the profile.
+    pub imposed_by: Option<String>,
+    /// The status answered; `None` when the connection was cut instead.
+    pub status: Option<u16>,
+    /// Server-side time from arrival to answer, in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// A ring buffer of the most recent entries.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    // std Mutex: pushes and copies only, never held across an await.
+    entries: Mutex<VecDeque<JournalEntry>>,
+    capacity: std::sync::atomic::AtomicUsize,
+}
+
+impl Journal {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            capacity: capacity.into(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<JournalEntry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds an entry, evicting the oldest at capacity.
+    pub(crate) fn push(&self, entry: JournalEntry) {
+        let capacity = self.capacity.load(std::sync::atomic::Ordering::Relaxed);
+        if capacity == 0 {
+            return;
+        }
+        let mut entries = self.lock();
+        while entries.len() >= capacity {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    /// Entries with `seq > since_seq`, in sequence order, at most `limit`
+    /// of them (the oldest first).
+    pub(crate) fn read(&self, since_seq: u64, limit: usize) -> Vec<JournalEntry> {
+        let mut selected: Vec<JournalEntry> = self
+            .lock()
+            .iter()
+            .filter(|e| e.seq > since_seq)
+            .cloned()
+            .collect();
+        selected.sort_by_key(|e| e.seq);
+        selected.truncate(limit);
+        selected
+    }
+
+    /// Drops every entry.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Changes the capacity (a live profile change), evicting as needed.
+    pub(crate) fn resize(&self, capacity: usize) {
+        self.capacity
+            .store(capacity, std::sync::atomic::Ordering::Relaxed);
+        let mut entries = self.lock();
+        while entries.len() > capacity {
+            entries.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64) -> JournalEntry {
+        JournalEntry {
+            seq,
+            at: String::new(),
+            method: "POST".into(),
+            path: "/detect".into(),
+            correlation_id: None,
+            content_bytes: 0,
+            injected_delay_ms: 0.0,
+            fault: None,
+            imposed_by: None,
+            status: Some(200),
+            duration_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_oldest_entries_are_evicted_at_capacity() {
+        let journal = Journal::new(3);
+        for seq in 1..=5 {
+            journal.push(entry(seq));
+        }
+        let seqs: Vec<u64> = journal.read(0, usize::MAX).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+    }
+
+    #[test]
+    fn reads_filter_by_sequence_sort_and_limit() {
+        let journal = Journal::new(10);
+        for seq in [4, 2, 3, 1] {
+            journal.push(entry(seq));
+        }
+        let seqs: Vec<u64> = journal.read(1, 2).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 3]);
+        journal.resize(1);
+        assert_eq!(journal.read(0, 10).len(), 1);
+    }
+}

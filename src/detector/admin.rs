@@ -1,0 +1,325 @@
+//! `/admin/*`: runtime control over HTTP — profile, outages, next-N faults,
+//! scripts, clearing, reset and the request journal.
+//!
+//! Access: on a loopback bind the API is open unless a token is set; on any
+//! other bind it needs `Authorization: Bearer <token>` and is disabled (403)
+//! when no token is set. Tokens are compared in constant time.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use super::DetectorState;
+use super::error::ApiError;
+use crate::control::ControlError;
+use crate::control::spec::{NextFaults, Outage, Script};
+use crate::profile::{DetectorProfile, ProfileError};
+
+/// Largest admin request body.
+const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Who may use the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AdminAccess {
+    /// Anyone (loopback bind, no token).
+    Open,
+    /// Requests with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Nobody: bound beyond loopback with no token set.
+    Disabled,
+}
+
+impl AdminAccess {
+    /// The access rule for a detector bound to `ip`.
+    pub(crate) fn for_bind(ip: IpAddr, token: Option<String>) -> Self {
+        match token {
+            Some(token) if !token.is_empty() => AdminAccess::Token(token),
+            _ if ip.is_loopback() => AdminAccess::Open,
+            _ => AdminAccess::Disabled,
+        }
+    }
+}
+
+/// The `/admin` routes, behind the access check.
+pub(crate) fn router(state: Arc<DetectorState>) -> Router<Arc<DetectorState>> {
+    Router::new()
+        .route(
+            "/profile",
+            get(get_profile).put(put_profile).patch(patch_profile),
+        )
+        .route("/outage", post(outage))
+        .route("/next", post(next))
+        .route("/script", post(start_script).get(script_status))
+        .route("/faults", delete(clear_faults))
+        .route("/reset", post(reset))
+        .route("/requests", get(requests))
+        .route_layer(axum::middleware::from_fn_with_state(state, authorize))
+}
+
+async fn authorize(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let id = state.current().identity.detector_id.clone();
+    match &state.admin {
+        AdminAccess::Open => next.run(request).await,
+        AdminAccess::Disabled => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is off on a non-loopback bind without a token; \
+             start mockdet with --admin-token (or MOCKDET_ADMIN_TOKEN) to enable it",
+            &id,
+        )
+        .into_response(),
+        AdminAccess::Token(token) => {
+            let offered = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if bool::from(offered.as_bytes().ct_eq(token.as_bytes())) {
+                next.run(request).await
+            } else {
+                let mut response = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the admin API needs Authorization: Bearer <token>",
+                    &id,
+                )
+                .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer".parse().expect("static value"),
+                );
+                response
+            }
+        }
+    }
+}
+
+fn bad(state: &DetectorState, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        code,
+        message,
+        &state.current().identity.detector_id,
+    )
+}
+
+/// Reads and decodes a JSON body of type `T`, or the 400 a client sees.
+async fn body<T: DeserializeOwned>(state: &DetectorState, request: Request) -> Result<T, ApiError> {
+    let bytes = to_bytes(request.into_body(), ADMIN_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            bad(
+                state,
+                "unreadable_body",
+                format!("could not read the body: {e}"),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
+}
+
+fn control_error(state: &DetectorState, e: ControlError) -> ApiError {
+    bad(state, "invalid_control", e.to_string())
+}
+
+fn profile_error(state: &DetectorState, e: ProfileError) -> ApiError {
+    bad(state, "invalid_profile", e.to_string())
+}
+
+fn ok(extra: Value) -> Response {
+    let mut body = json!({"ok": true});
+    if let (Some(map), Value::Object(more)) = (body.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    axum::Json(body).into_response()
+}
+
+async fn get_profile(State(state): State<Arc<DetectorState>>) -> Response {
+    axum::Json(&state.current().profile).into_response()
+}
+
+async fn put_profile(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let result = async {
+        let profile: DetectorProfile = body(&state, request).await?;
+        state
+            .set_profile(profile)
+            .map_err(|e| profile_error(&state, e))
+    };
+    match result.await {
+        Ok(()) => ok(json!({"profile": state.current().profile})),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn patch_profile(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let result = async {
+        let patch: Value = body(&state, request).await?;
+        let mut merged = serde_json::to_value(&state.current().profile)
+            .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
+        merge_patch(&mut merged, patch);
+        let profile: DetectorProfile = serde_json::from_value(merged)
+            .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
+        state
+            .set_profile(profile)
+            .map_err(|e| profile_error(&state, e))
+    };
+    match result.await {
+        Ok(()) => ok(json!({"profile": state.current().profile})),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// RFC 7386 JSON merge patch: objects merge, `null` deletes, the rest replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    match patch {
+        Value::Object(fields) => {
+            if !target.is_object() {
+                *target = Value::Object(serde_json::Map::new());
+            }
+            let Some(map) = target.as_object_mut() else {
+                return;
+            };
+            for (key, value) in fields {
+                if value.is_null() {
+                    map.remove(&key);
+                } else {
+                    merge_patch(map.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
+async fn outage(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let result = async {
+        let outage: Outage = body(&state, request).await?;
+        state
+            .open_outage(outage.clone())
+            .map_err(|e| control_error(&state, e))?;
+        Ok::<_, ApiError>(outage)
+    };
+    match result.await {
+        Ok(outage) => ok(json!({"outage": outage})),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn next(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let result = async {
+        let mut raw: Value = body(&state, request).await?;
+        // The probability of a forced fault is meaningless; let it be left out.
+        if let Some(fault) = raw.get_mut("fault").and_then(Value::as_object_mut) {
+            fault.entry("probability").or_insert(json!(1.0));
+        }
+        let next: NextFaults =
+            serde_json::from_value(raw).map_err(|e| bad(&state, "invalid_body", e.to_string()))?;
+        state
+            .fail_next(next.clone())
+            .map_err(|e| control_error(&state, e))?;
+        Ok::<_, ApiError>(next)
+    };
+    match result.await {
+        Ok(next) => ok(json!({"next": next})),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn start_script(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let result = async {
+        let script: Script = body(&state, request).await?;
+        state
+            .run_script(script)
+            .map_err(|e| control_error(&state, e))
+    };
+    match result.await {
+        Ok(()) => ok(json!({"script": state.control.script_status()})),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn script_status(State(state): State<Arc<DetectorState>>) -> Response {
+    let status = state.control.script_status();
+    axum::Json(json!({"running": status.is_some(), "status": status})).into_response()
+}
+
+async fn clear_faults(State(state): State<Arc<DetectorState>>) -> Response {
+    state.clear_faults();
+    ok(json!({}))
+}
+
+async fn reset(State(state): State<Arc<DetectorState>>) -> Response {
+    state.reset_all();
+    ok(json!({}))
+}
+
+async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+    let mut limit = usize::MAX;
+    let mut since_seq = 0;
+    for pair in request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let parsed = value.parse::<u64>();
+        match (key, parsed) {
+            ("limit", Ok(n)) => limit = n as usize,
+            ("since_seq", Ok(n)) => since_seq = n,
+            _ => {
+                return bad(
+                    &state,
+                    "invalid_query",
+                    format!("`{pair}`: expected limit=N and/or since_seq=K"),
+                )
+                .into_response();
+            }
+        }
+    }
+    let entries = state.journal.read(since_seq, limit);
+    axum::Json(json!({"count": entries.len(), "requests": entries})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_follows_the_bind_address_and_token() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        assert_eq!(AdminAccess::for_bind(loopback, None), AdminAccess::Open);
+        assert_eq!(AdminAccess::for_bind(any, None), AdminAccess::Disabled);
+        assert_eq!(
+            AdminAccess::for_bind(any, Some("t".into())),
+            AdminAccess::Token("t".into())
+        );
+        assert_eq!(
+            AdminAccess::for_bind(loopback, Some("t".into())),
+            AdminAccess::Token("t".into())
+        );
+    }
+
+    #[test]
+    fn merge_patch_merges_objects_and_deletes_nulls() {
+        let mut target = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        merge_patch(&mut target, json!({"a": {"b": 5, "c": null}, "d": [2, 3]}));
+        assert_eq!(target, json!({"a": {"b": 5}, "d": [2, 3]}));
+    }
+}
