@@ -11,6 +11,9 @@
 //! - [`fleet`]: [`Fleet`], [`FleetBuilder`] and [`DetectorHandle`] — bind,
 //!   serve, control, shut down.
 //! - `metrics`: one Prometheus registry per fleet.
+//! - [`orchestrator`]: the reference orchestrator and the demo (fleet +
+//!   orchestrator in one process).
+//! - [`perf`]: the load suite — k6/Locust scripts, runner, report.
 //! - [`cli`]: the `mockdet` command line (the binary is a thin wrapper).
 //!
 //! # A fixture in your tests
@@ -31,6 +34,8 @@ pub mod control;
 mod detector;
 pub mod fleet;
 mod metrics;
+pub mod orchestrator;
+pub mod perf;
 pub mod profile;
 pub mod sampling;
 

@@ -55,6 +55,17 @@ pub struct FleetArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the reference orchestrator in front of detectors
+    /// (--detectors name=url,... or --config test-config.yaml).
+    Orchestrator(crate::orchestrator::cli::OrchestratorArgs),
+    /// The five detectors and the reference orchestrator wired to them, in
+    /// one process: the one command to run before a load test.
+    Demo(crate::orchestrator::cli::DemoArgs),
+    /// Fixed-rate load against the reference orchestrator (a benchmark).
+    #[command(hide = true)]
+    OrchestratorBench(crate::orchestrator::cli::BenchArgs),
+    /// Load-test an orchestrator with k6 and Locust and judge it (see README).
+    Perf(crate::perf::PerfArgs),
     /// Inspect profiles (after file and environment overrides).
     Profiles {
         #[command(subcommand)]
@@ -99,6 +110,12 @@ pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.log_format);
     let result = match cli.command {
         None => fleet_cmd::run_fleet(&cli.fleet),
+        Some(Command::Orchestrator(args)) => crate::orchestrator::cli::orchestrator(&args),
+        Some(Command::Demo(args)) => {
+            crate::orchestrator::cli::demo(&args, &cli.fleet.profile_files)
+        }
+        Some(Command::OrchestratorBench(args)) => return crate::orchestrator::cli::bench(&args),
+        Some(Command::Perf(args)) => return ExitCode::from(crate::perf::main(&args)),
         Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
         Some(Command::Healthcheck { url, timeout }) => {
             return fleet_cmd::healthcheck(&url, timeout);

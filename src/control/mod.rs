@@ -2,7 +2,7 @@
 //! scheduled in the profile), "the next N requests", phased scripts and
 //! Gilbert–Elliott bursts — and the request journal.
 //!
-//! Every request asks [`Control::impose`] what, if anything, overrides its
+//! Every request asks `Control::impose` what, if anything, overrides its
 //! profile. Precedence, strongest first: a pending `next` fault, an active
 //! outage window (the latest opened wins), the current script phase, the
 //! burst model's bad state, then the profile itself. Decisions that need

@@ -1,0 +1,65 @@
+//! The rule table's regexes, compiled once on first use: one regex per
+//! pattern rule ([`COMPILED`]) and one shared regex for all keyword lists
+//! ([`KEYWORDS`]).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::rules::{Matcher, Rule};
+use super::table::RULES;
+
+/// A rule's own compiled regex.
+pub(super) struct Compiled {
+    pub(super) regex: Regex,
+    /// Report the first participating capture group rather than the whole match.
+    pub(super) reports_group: bool,
+}
+
+/// Per rule, same index as [`RULES`]: its compiled regex, or `None` for
+/// [`Matcher::Words`] rules, which share [`KEYWORDS`].
+pub(super) static COMPILED: LazyLock<Vec<Option<Compiled>>> =
+    LazyLock::new(|| RULES.iter().map(compile).collect());
+
+fn compile(rule: &Rule) -> Option<Compiled> {
+    let (Matcher::Pattern(pattern) | Matcher::Folded(pattern)) = rule.matcher else {
+        return None;
+    };
+    let regex = Regex::new(pattern).expect("built-in finding rules are valid regexes (tested)");
+    let reports_group = regex.captures_len() > 1;
+    Some(Compiled {
+        regex,
+        reports_group,
+    })
+}
+
+/// Every [`Matcher::Words`] list compiled into one regex, so all keyword rules
+/// cost a single pass; a matched word is attributed to each list containing it.
+pub(super) struct KeywordIndex {
+    /// `(?-u)\b(?:...)\b` over the distinct lowercased words, longest first.
+    pub(super) regex: Regex,
+    /// Lowercased word → indices of the rules listing it, in table order.
+    pub(super) rules_by_word: HashMap<String, Vec<usize>>,
+}
+
+pub(super) static KEYWORDS: LazyLock<KeywordIndex> = LazyLock::new(|| {
+    let mut rules_by_word: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, rule) in RULES.iter().enumerate() {
+        if let Matcher::Words(words) = rule.matcher {
+            for word in words {
+                let rules = rules_by_word.entry(word.to_ascii_lowercase()).or_default();
+                rules.push(index);
+            }
+        }
+    }
+    let mut words: Vec<&str> = rules_by_word.keys().map(String::as_str).collect();
+    words.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
+    let pattern = format!(r"(?-u)\b(?:{})\b", alternatives.join("|"));
+    let regex = Regex::new(&pattern).expect("escaped keyword alternation is a valid regex");
+    KeywordIndex {
+        regex,
+        rules_by_word,
+    }
+});

@@ -1,0 +1,105 @@
+//! What a finding rule is ([`Rule`]: group, labels, severity, confidence,
+//! [`Matcher`], optional check, [`Redaction`]) and which advertised
+//! capabilities enable which rule [`Group`]s ([`GroupSet`]).
+
+use super::Severity;
+
+/// A set of rules enabled together by a capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    Pii,
+    Secrets,
+    Injection,
+    Toxicity,
+    Sentiment,
+}
+
+pub(super) const ALL_GROUPS: &[Group] = &[
+    Group::Pii,
+    Group::Secrets,
+    Group::Injection,
+    Group::Toxicity,
+    Group::Sentiment,
+];
+
+/// Which rule groups each advertised capability enables (exact names).
+pub(super) const CAPABILITY_GROUPS: &[(&str, &[Group])] = &[
+    ("pii_detection", &[Group::Pii]),
+    ("security_scan", &[Group::Secrets, Group::Injection]),
+    ("vulnerability_scan", &[Group::Secrets, Group::Injection]),
+    ("code_analysis", &[Group::Secrets, Group::Injection]),
+    ("toxicity_detection", &[Group::Toxicity]),
+    ("content_moderation", &[Group::Toxicity]),
+    ("sentiment_analysis", &[Group::Sentiment]),
+    ("deep_analysis", ALL_GROUPS),
+    ("pattern_recognition", ALL_GROUPS),
+    ("bulk_analysis", ALL_GROUPS),
+    ("batch_processing", ALL_GROUPS),
+];
+
+/// Bit set of enabled [`Group`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct GroupSet(u8);
+
+impl GroupSet {
+    pub(super) fn from_capabilities(capabilities: &[String]) -> Self {
+        let mut set = Self::default();
+        for capability in capabilities {
+            let enabled = CAPABILITY_GROUPS
+                .iter()
+                .filter(|(name, _)| *name == capability.as_str())
+                .flat_map(|(_, groups)| groups.iter());
+            for group in enabled {
+                set.0 |= Self::bit(*group);
+            }
+        }
+        set
+    }
+
+    fn bit(group: Group) -> u8 {
+        1 << (group as u8)
+    }
+
+    pub(super) fn contains(self, group: Group) -> bool {
+        self.0 & Self::bit(group) != 0
+    }
+}
+
+/// How a rule matches. If the regex has capture groups, the first
+/// participating group is the reported span (e.g. the value of
+/// `api_key=...`), else the whole match.
+pub(super) enum Matcher {
+    /// A case-sensitive regex matched against the content.
+    Pattern(&'static str),
+    /// A lowercase regex matched against the ASCII-lowercased content: ASCII
+    /// case-insensitive with identical byte offsets, and much faster than
+    /// `(?i)` because the regex crate keeps its literal prefilters.
+    Folded(&'static str),
+    /// Whole words / phrases, ASCII case-insensitive with ASCII word
+    /// boundaries. All word lists share one regex
+    /// ([`KEYWORDS`](super::compiled::KEYWORDS)); a phrase
+    /// takes precedence over a listed word it contains.
+    Words(&'static [&'static str]),
+}
+
+/// How the matched text is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Redaction {
+    /// Keep first and last char, mask the rest with `*`.
+    Mask,
+    /// Report the text as matched.
+    Verbatim,
+}
+
+/// One detection rule: everything that varies between rules is data here.
+pub(super) struct Rule {
+    pub(super) group: Group,
+    pub(super) category: &'static str,
+    pub(super) subcategory: &'static str,
+    pub(super) severity: Severity,
+    pub(super) confidence: f64,
+    pub(super) matcher: Matcher,
+    /// Extra validation of the reported span (Luhn, SSN ranges...).
+    pub(super) check: Option<fn(&str) -> bool>,
+    pub(super) redaction: Redaction,
+}

