@@ -27,7 +27,11 @@ to ``<csv prefix>_status_codes.json`` when ``--csv`` is given; in
 distributed mode workers send theirs to the master, which writes the file.
 
 The target contract is the seed's (CONTRACT.md section 5) unless
-``MOCKDET_PERF_CONTRACT`` names a JSON file; see perf/README-scripts.md.
+``MOCKDET_PERF_CONTRACT`` names a JSON file; see perf/README.md.
+
+``OrchestrationUser``'s tasks are tagged ``single``, ``batch``, ``async`` and
+``health``: ``--tags batch`` (what ``mockdet perf``'s scalability cells use)
+sends only batches, so the batch size is the one thing that varies.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import uuid
 from collections import Counter, defaultdict
 
 import gevent
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, events, tag, task
 from locust.runners import WorkerRunner
 
 # ---------------------------------------------------------------- settings
@@ -351,10 +355,12 @@ class OrchestrationUser(_Orchestrator, HttpUser):
         super().__init__(*args, **kwargs)
         self.scenario = SCENARIO or "orchestration"
 
+    @tag("single")
     @task(70)
     def single(self):
         self.orchestrate("orchestrate", body(self.scenario, "orchestrate"), SUCCESS, idempotent=random.random() < 0.1)
 
+    @tag("batch")
     @task(20)
     def batch(self):
         if not CONTRACT.get("batch_path"):
@@ -384,6 +390,7 @@ class OrchestrationUser(_Orchestrator, HttpUser):
                         PARTIAL["batch:item"] += 1
             settle("batch", response, True)
 
+    @tag("async")
     @task(5)
     def async_job(self):
         if not CONTRACT.get("status_path"):
@@ -411,6 +418,7 @@ class OrchestrationUser(_Orchestrator, HttpUser):
                 return None
         return None
 
+    @tag("health")
     @task(5)
     def health(self):
         with self.client.get(

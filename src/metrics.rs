@@ -124,12 +124,7 @@ impl Metrics {
                 &["detector"],
             ),
         };
-        for collector in metrics.collectors() {
-            metrics
-                .registry
-                .register(collector)
-                .expect("each family is registered once in a fresh registry");
-        }
+        register_all(&metrics.registry, metrics.collectors());
         metrics
     }
 
@@ -173,6 +168,16 @@ impl Metrics {
             tracing::warn!(error = %e, "could not encode metrics");
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Registers every family in `registry`, a fresh one per fleet or
+/// orchestrator (never the global registry, so several coexist).
+pub(crate) fn register_all(registry: &Registry, collectors: Vec<Box<dyn Collector>>) {
+    for collector in collectors {
+        registry
+            .register(collector)
+            .expect("each family is registered once in a fresh registry");
     }
 }
 

@@ -91,20 +91,20 @@ async fn a_smoke_run_passes_with_figures_from_k6_and_locust() {
     assert_eq!(smoke["status"], "success");
     for tool in ["k6_result", "locust_result"] {
         let figures = &smoke[tool]["figures"];
-        assert!(
-            figures["requests"].as_u64().unwrap() > 0,
-            "{tool}: {figures}"
-        );
+        let requests = figures["requests"].as_u64().unwrap();
+        assert!(requests > 0, "{tool}: {figures}");
         assert!(
             figures["p95_ms"].as_f64().unwrap() > 0.0,
             "{tool}: {figures}"
         );
-        assert!(
-            smoke[tool]["per_endpoint"]["orchestrate"]["requests"]
-                .as_u64()
-                .unwrap()
-                > 0
-        );
+        // Per-endpoint figures account for every request.
+        let per_endpoint: u64 = smoke[tool]["per_endpoint"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|f| f["requests"].as_u64().unwrap())
+            .sum();
+        assert_eq!(per_endpoint, requests, "{tool}: {:#}", smoke[tool]);
     }
     assert_eq!(report["summary"]["total_tests"], 1);
     assert!(

@@ -1,6 +1,5 @@
 //! `mockdet` (run detectors), `mockdet profiles` and `mockdet healthcheck`.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -72,7 +71,7 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         print_ready(&fleet);
-        wait_for_signal().await;
+        super::wait_for_signal().await;
         tracing::info!(drain = ?args.drain_timeout, "stopping: draining in-flight requests");
         fleet.shutdown().await;
         Ok(())
@@ -86,32 +85,7 @@ fn print_ready(fleet: &Fleet) {
         .into_iter()
         .map(|(name, url)| (name, Value::String(url)))
         .collect();
-    let line = json!({"ready": urls, "seed": fleet.seed()});
-    let mut stdout = std::io::stdout().lock();
-    // If stdout is closed there is no one to tell; keep serving.
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    super::print_json_line(&json!({"ready": urls, "seed": fleet.seed()}));
 }
 
 /// `mockdet profiles list|show`.

@@ -129,3 +129,35 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     }
 }
+
+/// Prints one JSON line on stdout — the deliberate output of the serving
+/// commands (the ready line) — and flushes it.
+pub(crate) fn print_json_line(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // If stdout is closed there is no one to tell; keep serving.
+    let _ = writeln!(stdout, "{value}");
+    let _ = stdout.flush();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub(crate) async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -9,12 +9,13 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use super::DetectorState;
 use super::error::ApiError;
 use super::response::{self, Identity};
 use crate::control::journal::JournalEntry;
+use crate::fleet::clock::sleep_until;
 use crate::fleet::conn::{Abort, ConnControl};
 use crate::profile::HangEnd;
 use crate::sampling::{Plan, PlannedFault};

@@ -152,35 +152,31 @@ async fn get_profile(State(state): State<Arc<DetectorState>>) -> Response {
     axum::Json(&state.current().profile).into_response()
 }
 
-async fn put_profile(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let result = async {
-        let profile: DetectorProfile = body(&state, request).await?;
-        state
-            .set_profile(profile)
-            .map_err(|e| profile_error(&state, e))
-    };
-    match result.await {
-        Ok(()) => ok(json!({"profile": state.current().profile})),
-        Err(e) => e.into_response(),
-    }
+async fn put_profile(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let profile: DetectorProfile = body(&state, request).await?;
+    state
+        .set_profile(profile)
+        .map_err(|e| profile_error(&state, e))?;
+    Ok(ok(json!({"profile": state.current().profile})))
 }
 
-async fn patch_profile(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let result = async {
-        let patch: Value = body(&state, request).await?;
-        let mut merged = serde_json::to_value(&state.current().profile)
-            .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
-        merge_patch(&mut merged, patch);
-        let profile: DetectorProfile = serde_json::from_value(merged)
-            .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
-        state
-            .set_profile(profile)
-            .map_err(|e| profile_error(&state, e))
-    };
-    match result.await {
-        Ok(()) => ok(json!({"profile": state.current().profile})),
-        Err(e) => e.into_response(),
-    }
+async fn patch_profile(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let patch: Value = body(&state, request).await?;
+    let mut merged = serde_json::to_value(&state.current().profile)
+        .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
+    merge_patch(&mut merged, patch);
+    let profile: DetectorProfile = serde_json::from_value(merged)
+        .map_err(|e| bad(&state, "invalid_profile", e.to_string()))?;
+    state
+        .set_profile(profile)
+        .map_err(|e| profile_error(&state, e))?;
+    Ok(ok(json!({"profile": state.current().profile})))
 }
 
 /// RFC 7386 JSON merge patch: objects merge, `null` deletes, the rest replaces.
@@ -205,51 +201,43 @@ fn merge_patch(target: &mut Value, patch: Value) {
     }
 }
 
-async fn outage(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let result = async {
-        let outage: Outage = body(&state, request).await?;
-        state
-            .open_outage(outage.clone())
-            .map_err(|e| control_error(&state, e))?;
-        Ok::<_, ApiError>(outage)
-    };
-    match result.await {
-        Ok(outage) => ok(json!({"outage": outage})),
-        Err(e) => e.into_response(),
-    }
+async fn outage(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let outage: Outage = body(&state, request).await?;
+    state
+        .open_outage(outage.clone())
+        .map_err(|e| control_error(&state, e))?;
+    Ok(ok(json!({"outage": outage})))
 }
 
-async fn next(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let result = async {
-        let mut raw: Value = body(&state, request).await?;
-        // The probability of a forced fault is meaningless; let it be left out.
-        if let Some(fault) = raw.get_mut("fault").and_then(Value::as_object_mut) {
-            fault.entry("probability").or_insert(json!(1.0));
-        }
-        let next: NextFaults =
-            serde_json::from_value(raw).map_err(|e| bad(&state, "invalid_body", e.to_string()))?;
-        state
-            .fail_next(next.clone())
-            .map_err(|e| control_error(&state, e))?;
-        Ok::<_, ApiError>(next)
-    };
-    match result.await {
-        Ok(next) => ok(json!({"next": next})),
-        Err(e) => e.into_response(),
+async fn next(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let mut raw: Value = body(&state, request).await?;
+    // The probability of a forced fault is meaningless; let it be left out.
+    if let Some(fault) = raw.get_mut("fault").and_then(Value::as_object_mut) {
+        fault.entry("probability").or_insert(json!(1.0));
     }
+    let next: NextFaults =
+        serde_json::from_value(raw).map_err(|e| bad(&state, "invalid_body", e.to_string()))?;
+    state
+        .fail_next(next.clone())
+        .map_err(|e| control_error(&state, e))?;
+    Ok(ok(json!({"next": next})))
 }
 
-async fn start_script(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let result = async {
-        let script: Script = body(&state, request).await?;
-        state
-            .run_script(script)
-            .map_err(|e| control_error(&state, e))
-    };
-    match result.await {
-        Ok(()) => ok(json!({"script": state.control.script_status()})),
-        Err(e) => e.into_response(),
-    }
+async fn start_script(
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let script: Script = body(&state, request).await?;
+    state
+        .run_script(script)
+        .map_err(|e| control_error(&state, e))?;
+    Ok(ok(json!({"script": state.control.script_status()})))
 }
 
 async fn script_status(State(state): State<Arc<DetectorState>>) -> Response {

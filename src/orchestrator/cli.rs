@@ -4,7 +4,6 @@
 //! arguments, calls the library, prints one JSON line on stdout, and leaves
 //! logs to stderr.
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -150,8 +149,8 @@ pub(crate) fn orchestrator(args: &OrchestratorArgs) -> Result<(), String> {
             .start()
             .await
             .map_err(|e| e.to_string())?;
-        print_line(&json!({"ready": {"orchestrator": orchestrator.url()}}));
-        wait_for_signal().await;
+        crate::cli::print_json_line(&json!({"ready": {"orchestrator": orchestrator.url()}}));
+        crate::cli::wait_for_signal().await;
         tracing::info!("stopping the orchestrator");
         orchestrator.shutdown().await;
         Ok(())
@@ -190,8 +189,8 @@ pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), Str
             .into_iter()
             .map(|(name, url)| (name, Value::String(url)))
             .collect();
-        print_line(&json!({"ready": urls, "seed": demo.seed()}));
-        wait_for_signal().await;
+        crate::cli::print_json_line(&json!({"ready": urls, "seed": demo.seed()}));
+        crate::cli::wait_for_signal().await;
         tracing::info!("stopping the demo");
         demo.shutdown().await;
         Ok(())
@@ -223,39 +222,10 @@ pub(crate) fn bench(args: &BenchArgs) -> ExitCode {
         Ok(report) => report,
         Err(message) => return usage(message),
     };
-    print_line(&report);
+    crate::cli::print_json_line(&report);
     if report["pass"].as_bool() == Some(true) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// One JSON line on stdout (the deliberate output of these commands).
-fn print_line(value: &Value) {
-    let mut stdout = std::io::stdout().lock();
-    // If stdout is closed there is no one to tell; keep serving.
-    let _ = writeln!(stdout, "{value}");
-    let _ = stdout.flush();
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -81,12 +81,7 @@ impl Metrics {
             coverage,
             breaker_state,
         };
-        for collector in metrics.collectors() {
-            metrics
-                .registry
-                .register(collector)
-                .expect("each family is registered once in a fresh registry");
-        }
+        crate::metrics::register_all(&metrics.registry, metrics.collectors());
         metrics
     }
 

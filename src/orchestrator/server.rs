@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::ListenerExt;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -21,10 +21,6 @@ use super::health;
 use super::settings::Settings;
 use super::state::{AppState, stopped};
 use crate::fleet::FleetError;
-
-/// Pending-connection queue: a load test opens hundreds of connections at
-/// once (the kernel caps this at `net.core.somaxconn`).
-const LISTEN_BACKLOG: u32 = 4096;
 
 /// Why an orchestrator (or a demo) could not start.
 #[derive(Debug, thiserror::Error)]
@@ -137,10 +133,11 @@ impl OrchestratorBuilder {
     /// Validates, binds, and starts serving and polling health.
     pub async fn start(self) -> Result<Orchestrator, OrchestratorError> {
         let settings = Settings::from_config(&self.config, &self.origin)?;
-        let listener = bind(self.bind).map_err(|source| OrchestratorError::Bind {
-            addr: self.bind,
-            source,
-        })?;
+        let listener =
+            crate::fleet::bind_listener(self.bind).map_err(|source| OrchestratorError::Bind {
+                addr: self.bind,
+                source,
+            })?;
         let addr = listener
             .local_addr()
             .map_err(|source| OrchestratorError::Bind {
@@ -167,17 +164,6 @@ impl OrchestratorBuilder {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn serve(

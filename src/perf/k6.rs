@@ -188,11 +188,7 @@ pub(crate) async fn run(spec: K6Run<'_>) -> super::figures::ToolResult {
         }
         None => {
             result.status = "error".into();
-            result.stderr_tail = Some(if exit.timed_out {
-                format!("killed after the deadline\n{}", exit.stderr_tail)
-            } else {
-                exit.stderr_tail
-            });
+            result.stderr_tail = Some(exit.explain());
         }
     }
     result

@@ -243,6 +243,8 @@ pub(crate) struct LocustRun<'a> {
     pub(crate) log_stem: &'a Path,
     /// Worker processes for distributed mode (0: one local process).
     pub(crate) workers: u32,
+    /// Run only the tasks with this Locust tag (e.g. `batch`).
+    pub(crate) tag: Option<&'a str>,
 }
 
 impl LocustRun<'_> {
@@ -289,6 +291,9 @@ impl LocustRun<'_> {
 pub(crate) async fn run(spec: LocustRun<'_>) -> super::figures::ToolResult {
     let prefix = spec.log_stem.with_extension("locust");
     let mut args = spec.headless_args(&prefix);
+    if let Some(tag) = spec.tag {
+        args.extend(["--tags".to_owned(), tag.to_owned()]);
+    }
     let mut workers = Vec::new();
     if spec.workers > 0 {
         let port = free_port().unwrap_or(5557);
@@ -360,11 +365,7 @@ pub(crate) async fn run(spec: LocustRun<'_>) -> super::figures::ToolResult {
         }
         _ => {
             result.status = "error".into();
-            result.stderr_tail = Some(if exit.timed_out {
-                format!("killed after the deadline\n{}", exit.stderr_tail)
-            } else {
-                exit.stderr_tail
-            });
+            result.stderr_tail = Some(exit.explain());
         }
     }
     result

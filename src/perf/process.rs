@@ -20,6 +20,18 @@ pub struct Exit {
     pub stderr_tail: String,
 }
 
+impl Exit {
+    /// What went wrong, for a report: the stderr tail, prefixed when the
+    /// child had to be killed at its deadline.
+    pub fn explain(self) -> String {
+        if self.timed_out {
+            format!("killed after the deadline\n{}", self.stderr_tail)
+        } else {
+            self.stderr_tail
+        }
+    }
+}
+
 /// A started child with its log files.
 pub struct Running {
     child: Option<Child>,

@@ -87,6 +87,7 @@ impl Runner {
         users: u32,
         duration: Duration,
         batch: u32,
+        tag: Option<&str>,
     ) -> ToolResult {
         let env = self.env(batch);
         let stem = self.out.join(format!("{name}-locust"));
@@ -100,6 +101,7 @@ impl Runner {
             env: &env,
             log_stem: &stem,
             workers: self.workers,
+            tag,
         })
         .await
     }
@@ -125,6 +127,7 @@ impl Runner {
                 size.users,
                 duration,
                 self.config.perf.batch_size,
+                None,
             )
             .await;
         watch.finish().await;

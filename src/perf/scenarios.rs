@@ -29,7 +29,8 @@ impl Runner {
                 "FaultToleranceUser",
                 scenario.users,
                 duration,
-                self.config.perf.batch_size
+                self.config.perf.batch_size,
+                None,
             ),
             self.inject(start, duration),
         );
@@ -114,6 +115,14 @@ impl Runner {
         let cell_time = self.scaled(&matrix.duration);
         let cells = (matrix.batch_sizes.len() * matrix.users.len()) as u32;
         let mut result = begin(cell_time * cells.max(1));
+        // Only batches, so the batch size is the one thing that varies; a
+        // target without a batch endpoint gets single requests instead.
+        let tag = self.config.contract().batch_path.map(|_| "batch");
+        if tag.is_none() {
+            result
+                .notes
+                .push("the contract has no batch endpoint: cells send single requests".into());
+        }
         let fleet_before = self.fleet.scrape().await;
         for &batch_size in &matrix.batch_sizes {
             for &users in &matrix.users {
@@ -121,7 +130,14 @@ impl Runner {
                 let name = format!("scalability-b{batch_size}-u{users}");
                 let watch = progress::watch(&self.fleet, name.clone(), cell_time);
                 let tool = self
-                    .locust(&name, "OrchestrationUser", users, cell_time, batch_size)
+                    .locust(
+                        &name,
+                        "OrchestrationUser",
+                        users,
+                        cell_time,
+                        batch_size,
+                        tag,
+                    )
                     .await;
                 watch.finish().await;
                 let detector_calls = self.fleet.detection_requests().await.saturating_sub(before);
