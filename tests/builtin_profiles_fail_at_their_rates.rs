@@ -74,6 +74,7 @@ async fn every_builtin_fails_within_binomial_tolerance_of_its_profile() {
         let failed = failures(&fleet.url(name)).await;
         let rate = failed as f64 / REQUESTS as f64;
         let tolerance = binomial_tolerance(p, REQUESTS).max(1.0 / REQUESTS as f64);
+        eprintln!("{name}: {failed}/{REQUESTS} failed ({rate:.4}); profile {p} ± {tolerance:.4}");
         assert!(
             (rate - p).abs() <= tolerance,
             "{name}: {failed}/{REQUESTS} failed ({rate:.4}), expected {p} ± {tolerance:.4}"

@@ -13,13 +13,15 @@ use super::prom::{self, Sample};
 #[derive(Debug, Clone, Default)]
 pub struct FleetView {
     client: reqwest::Client,
+    /// Bearer token for `/admin/*`, if the fleet needs one.
+    admin_token: Option<String>,
     /// name → base URL.
     pub detectors: BTreeMap<String, String>,
 }
 
 impl FleetView {
     /// Asks each URL's `/capabilities` for its name.
-    pub async fn discover(urls: &[String]) -> Result<Self, String> {
+    pub async fn discover(urls: &[String], admin_token: Option<String>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
@@ -41,7 +43,11 @@ impl FleetView {
                 .ok_or_else(|| format!("--fleet {url}: /capabilities has no name"))?;
             detectors.insert(name.to_owned(), url);
         }
-        Ok(Self { client, detectors })
+        Ok(Self {
+            client,
+            admin_token,
+            detectors,
+        })
     }
 
     /// Scrapes every detector's `/metrics` (missing ones give no samples).
@@ -101,8 +107,7 @@ impl FleetView {
         };
         let body = body.map_err(|e| e.to_string())?;
         let response = self
-            .client
-            .post(format!("{url}/admin/{path}"))
+            .admin(self.client.post(format!("{url}/admin/{path}")))
             .json(&body)
             .send()
             .await
@@ -112,6 +117,14 @@ impl FleetView {
             return Err(format!("{url}/admin/{path}: {text}"));
         }
         Ok((label, lasts))
+    }
+
+    /// Adds the admin token, when there is one.
+    fn admin(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.admin_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// Clears runtime faults on every detector.

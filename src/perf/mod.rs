@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// The locust binary (default: PATH, then the setup venv).
     #[arg(long)]
     pub locust: Option<PathBuf>,
+    /// Bearer token for the fleet's admin API (needed when the detectors
+    /// bind beyond loopback, as in docker-compose).
+    #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Runs `mockdet perf …` and returns the exit code.
@@ -191,7 +195,7 @@ async fn prepare(args: &RunArgs) -> Result<Runner, String> {
     } else {
         args.fleet.clone()
     };
-    let fleet = fleet::FleetView::discover(&fleet_urls).await?;
+    let fleet = fleet::FleetView::discover(&fleet_urls, args.admin_token.clone()).await?;
     let health = config.contract().health_path;
     reqwest::get(format!("{target}{health}"))
         .await

