@@ -14,6 +14,7 @@
 //! - [`orchestrator`]: the reference orchestrator and the demo (fleet +
 //!   orchestrator in one process).
 //! - [`perf`]: the load suite — k6/Locust scripts, runner, report.
+//! - [`bench`](mod@bench): the benchmark against a bare axum baseline.
 //! - [`cli`]: the `mockdet` command line (the binary is a thin wrapper).
 //!
 //! # A fixture in your tests
@@ -29,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 pub mod cli;
 pub mod control;
 mod detector;

@@ -55,6 +55,11 @@ pub struct FleetArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Benchmark mockdet against a bare axum baseline (see BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
+    /// The benchmark's baseline server (started by `mockdet bench`).
+    #[command(hide = true)]
+    BenchBaselineServer(crate::bench::BaselineArgs),
     /// Serve the reference orchestrator in front of detectors
     /// (--detectors name=url,... or --config test-config.yaml).
     Orchestrator(crate::orchestrator::cli::OrchestratorArgs),
@@ -110,6 +115,8 @@ pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.log_format);
     let result = match cli.command {
         None => fleet_cmd::run_fleet(&cli.fleet),
+        Some(Command::Bench(args)) => crate::bench::run(&args),
+        Some(Command::BenchBaselineServer(args)) => crate::bench::serve_baseline(&args),
         Some(Command::Orchestrator(args)) => crate::orchestrator::cli::orchestrator(&args),
         Some(Command::Demo(args)) => {
             crate::orchestrator::cli::demo(&args, &cli.fleet.profile_files)

@@ -34,7 +34,6 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-#[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use ks::ks_statistic;
 pub use model::Latency;
 pub use spec::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};

@@ -1,0 +1,128 @@
+//! Case 1 — throughput: a zero-latency detector answering `/detect` with a
+//! realistic 300-byte content at 64 connections, against the baseline's
+//! fixed answer. Rounds alternate baseline and mockdet so slow drift of a
+//! noisy machine hits both; each side's median round is reported, with the
+//! server's CPU use (near 1.0 means the server, not the client, was the
+//! limit).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Bench, detect_body, fixed_profile};
+use crate::bench::client::{ClosedLoop, Shot, closed_loop};
+use crate::bench::process::Server;
+use crate::bench::report::{On, Target};
+use crate::bench::stats::percentile;
+use crate::bench::sys::CpuMeter;
+use crate::bench::wrk;
+
+/// What one side saw over all its rounds.
+#[derive(Debug, Default)]
+struct Side {
+    rates: Vec<f64>,
+    server_cpu: Vec<f64>,
+    errors: u64,
+}
+
+impl Side {
+    fn median_rate(&mut self) -> f64 {
+        median(&mut self.rates)
+    }
+
+    fn median_cpu(&mut self) -> f64 {
+        median(&mut self.server_cpu)
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    percentile(values, 0.5)
+}
+
+/// Runs the case and adds its figure.
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+    let baseline = bench.baseline(0, 1).await?;
+    let mockdet = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
+    let script = bench
+        .scratch
+        .write("post.lua", &wrk::script(&detect_body()))?;
+    let mut sides = [Side::default(), Side::default()];
+    let servers = [(&baseline, "baseline0"), (&mockdet, "zero")];
+    for _ in 0..bench.settings.throughput_rounds {
+        for (side, (server, listener)) in sides.iter_mut().zip(servers) {
+            round(bench, server, listener, &script, side).await?;
+        }
+    }
+    baseline.stop().await;
+    mockdet.stop().await;
+    let [mut base, mut mock] = sides;
+    let connections = bench.settings.throughput_connections;
+    let r = &mut bench.report;
+    r.figure(
+        "throughput.rps",
+        format!("zero latency, /detect 300-byte content, {connections} conns: throughput"),
+        "req/s",
+        (mock.median_rate(), base.median_rate()),
+        Some(Target::AtLeast(On::Ratio, 0.70)),
+    );
+    r.note("throughput.mockdet.server_cpu", mock.median_cpu());
+    r.note("throughput.baseline.server_cpu", base.median_cpu());
+    r.note("throughput.mockdet.errors", mock.errors as f64);
+    r.note("throughput.baseline.errors", base.errors as f64);
+    Ok(())
+}
+
+/// One round against one server, with wrk or our own client.
+async fn round(
+    bench: &Bench,
+    server: &Server,
+    listener: &str,
+    script: &Path,
+    side: &mut Side,
+) -> Result<(), String> {
+    let s = &bench.settings;
+    let addr = server.addr(listener)?;
+    let meter = CpuMeter::start(&[server.pid()]);
+    let (rate, errors) = if bench.use_wrk {
+        let connections = s.throughput_connections;
+        let duration = s.throughput_duration;
+        let run = wrk::run(
+            addr,
+            "/detect",
+            script,
+            connections,
+            duration,
+            bench.client_cpu,
+        );
+        let run = run.await?;
+        (run.requests_per_s, run.errors)
+    } else {
+        native_round(bench, addr).await?
+    };
+    side.server_cpu.extend(meter.utilisation());
+    side.rates.push(rate);
+    side.errors += errors;
+    Ok(())
+}
+
+/// One round with our own closed-loop client (when wrk is not used).
+async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), String> {
+    let s = &bench.settings;
+    let plan = ClosedLoop {
+        connections: s.throughput_connections,
+        warmup: s.throughput_duration / 5,
+        measure: s.throughput_duration,
+        stagger: Duration::ZERO,
+        request_timeout: Duration::from_secs(5),
+    };
+    let shot = Shot {
+        addr,
+        path: "/detect",
+        body: Bytes::from(detect_body()),
+    };
+    let run = closed_loop(&plan, &shot).await?;
+    Ok((run.rate(), run.errors))
+}
