@@ -34,30 +34,67 @@ pub struct JournalEntry {
     pub duration_ms: f64,
 }
 
+/// An entry as kept: fixed-size fields and static strings, so the ring
+/// costs little per request; formatted into a [`JournalEntry`] on read.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) seq: u64,
+    pub(crate) at: std::time::SystemTime,
+    pub(crate) path: &'static str,
+    pub(crate) correlation_id: Option<Box<str>>,
+    pub(crate) content_bytes: usize,
+    pub(crate) injected_delay_ms: f64,
+    pub(crate) fault: Option<&'static str>,
+    pub(crate) imposed_by: Option<&'static str>,
+    pub(crate) status: Option<u16>,
+    pub(crate) duration_ms: f64,
+}
+
+impl Stored {
+    fn entry(&self) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at: humantime::format_rfc3339_millis(self.at).to_string(),
+            // Only detection requests are journaled, and they are all POSTs.
+            method: "POST".to_owned(),
+            path: self.path.to_owned(),
+            correlation_id: self.correlation_id.as_deref().map(str::to_owned),
+            content_bytes: self.content_bytes,
+            injected_delay_ms: self.injected_delay_ms,
+            fault: self.fault.map(str::to_owned),
+            imposed_by: self.imposed_by.map(str::to_owned),
+            status: self.status,
+            duration_ms: self.duration_ms,
+        }
+    }
+}
+
 /// A ring buffer of the most recent entries.
 #[derive(Debug)]
 pub(crate) struct Journal {
     // std Mutex: pushes and copies only, never held across an await.
-    entries: Mutex<VecDeque<JournalEntry>>,
+    entries: Mutex<VecDeque<Stored>>,
     capacity: std::sync::atomic::AtomicUsize,
 }
 
 impl Journal {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            // Allocated once (up to 100,000 entries): a ring that grows by
+            // doubling would briefly hold two buffers just when load peaks.
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(100_000))),
             capacity: capacity.into(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<JournalEntry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Stored>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds an entry, evicting the oldest at capacity.
-    pub(crate) fn push(&self, entry: JournalEntry) {
+    pub(crate) fn push(&self, entry: Stored) {
         let capacity = self.capacity.load(std::sync::atomic::Ordering::Relaxed);
         if capacity == 0 {
             return;
@@ -72,7 +109,7 @@ impl Journal {
     /// Entries with `seq > since_seq`, in sequence order, at most `limit`
     /// of them (the oldest first).
     pub(crate) fn read(&self, since_seq: u64, limit: usize) -> Vec<JournalEntry> {
-        let mut selected: Vec<JournalEntry> = self
+        let mut selected: Vec<Stored> = self
             .lock()
             .iter()
             .filter(|e| e.seq > since_seq)
@@ -80,7 +117,7 @@ impl Journal {
             .collect();
         selected.sort_by_key(|e| e.seq);
         selected.truncate(limit);
-        selected
+        selected.iter().map(Stored::entry).collect()
     }
 
     /// Drops every entry.
@@ -103,12 +140,11 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(seq: u64) -> JournalEntry {
-        JournalEntry {
+    fn entry(seq: u64) -> Stored {
+        Stored {
             seq,
-            at: String::new(),
-            method: "POST".into(),
-            path: "/detect".into(),
+            at: std::time::UNIX_EPOCH,
+            path: "/detect",
             correlation_id: None,
             content_bytes: 0,
             injected_delay_ms: 0.0,

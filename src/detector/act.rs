@@ -8,13 +8,12 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::DetectorState;
 use super::error::ApiError;
 use super::response::{self, Identity};
-use crate::control::journal::JournalEntry;
+use crate::control::journal::Stored;
 use crate::fleet::clock::sleep_until;
 use crate::fleet::conn::{Abort, ConnControl};
 use crate::profile::HangEnd;
@@ -38,6 +37,16 @@ impl Endpoint {
             Endpoint::Other => "other",
         }
     }
+
+    /// The request path of a detection endpoint.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Endpoint::Detect => "/detect",
+            Endpoint::Analyze => "/analyze",
+            Endpoint::Batch => "/detect/batch",
+            Endpoint::Other => "",
+        }
+    }
 }
 
 /// What is known about a detection request before its body is read.
@@ -50,8 +59,6 @@ pub(crate) struct Incoming {
     pub(crate) control: Option<Arc<ConnControl>>,
     pub(crate) request_id: String,
     pub(crate) correlation_id: Option<String>,
-    pub(crate) method: String,
-    pub(crate) path: String,
 }
 
 /// What the journal and metrics need to know about a parsed request.
@@ -66,7 +73,7 @@ pub(crate) struct Note<'a> {
 /// How many chunks a slow body is dribbled out in.
 const SLOW_BODY_CHUNKS: usize = 10;
 
-/// Acts out `plan`. `success` builds the 200 body; it runs before the wait
+/// Acts out `plan`. `success` serialises the 200 body; it runs before the wait
 /// so the work does not add to the sampled latency.
 pub(crate) async fn act(
     state: &DetectorState,
@@ -74,7 +81,7 @@ pub(crate) async fn act(
     incoming: &Incoming,
     plan: &Plan,
     note: Note<'_>,
-    success: impl FnOnce() -> Value,
+    success: impl FnOnce() -> Bytes,
 ) -> Response {
     let arrival = incoming.arrival;
     let deadline = arrival + plan.delay;
@@ -87,7 +94,7 @@ pub(crate) async fn act(
         state.record(incoming, &note, outcome, fault, status, Some(plan.delay));
     };
     let Some(fault) = &plan.fault else {
-        let body = json_bytes(&success());
+        let body = success();
         sleep_until(deadline).await;
         record(Some(200));
         return json_response(StatusCode::OK, body);
@@ -107,7 +114,7 @@ pub(crate) async fn act(
             }
         }
         PlannedFault::SlowBody { over } => {
-            let body = json_bytes(&success());
+            let body = success();
             sleep_until(deadline).await;
             record(Some(200));
             dribble(body, *over)
@@ -151,7 +158,7 @@ async fn answer_fault(id: &Identity, incoming: &Incoming, fault: &PlannedFault) 
         }
         PlannedFault::SchemaInvalid => json_response(
             StatusCode::OK,
-            json_bytes(&response::schema_invalid_body(id, &incoming.request_id)),
+            response::to_bytes(&response::schema_invalid_body(id, &incoming.request_id)),
         ),
         PlannedFault::EmptyBody => json_response(StatusCode::OK, Bytes::new()),
         // Acted out by `act` itself.
@@ -181,12 +188,7 @@ async fn abort(id: &Identity, incoming: &Incoming, how: Abort) -> Response {
 }
 
 fn injected(id: &Identity, status: u16) -> Bytes {
-    json_bytes(&response::injected_error_body(id, status))
-}
-
-fn json_bytes(value: &Value) -> Bytes {
-    // Serialising a `Value` cannot fail: its keys are strings.
-    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+    response::to_bytes(&response::injected_error_body(id, status))
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {
@@ -227,7 +229,7 @@ impl DetectorState {
         incoming: &Incoming,
         note: &Note<'_>,
         outcome: &str,
-        fault: Option<&str>,
+        fault: Option<&'static str>,
         status: Option<u16>,
         injected_delay: Option<Duration>,
     ) {
@@ -252,16 +254,15 @@ impl DetectorState {
         if let Some(kind) = fault {
             self.metrics.faults.with_label_values(&[name, kind]).inc();
         }
-        self.journal.push(JournalEntry {
+        self.journal.push(Stored {
             seq: incoming.seq,
-            at: response::timestamp_of(incoming.received),
-            method: incoming.method.clone(),
-            path: incoming.path.clone(),
-            correlation_id: note.correlation_id.map(str::to_owned),
+            at: incoming.received,
+            path: note.endpoint.path(),
+            correlation_id: note.correlation_id.map(Box::from),
             content_bytes: note.content_bytes,
             injected_delay_ms: injected_delay.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-            fault: fault.map(str::to_owned),
-            imposed_by: note.imposed_by.map(str::to_owned),
+            fault,
+            imposed_by: note.imposed_by,
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
         });

@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::act::{Endpoint, Incoming, Note, act};
 use super::error::ApiError;
 use super::overrides::{self, Requested};
-use super::request::{DetectRequest, ItemError, batch_items, decode_json, unprocessable};
+use super::request::{DetectRequest, ItemError, batch_items, decode_json};
 use super::response::{self, AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
 use crate::control::Imposed;
@@ -42,11 +42,9 @@ async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> 
     let _in_flight = InFlight::enter(state);
     let snapshot = state.current();
     let id = &snapshot.identity;
-    let parsed = read_json(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
+    let parsed = read_body(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
         .await
-        .and_then(|value| {
-            DetectRequest::from_value(value).map_err(|e| unprocessable(e, &id.detector_id))
-        });
+        .and_then(|bytes| DetectRequest::from_body(&bytes, &id.detector_id));
     let req = match parsed {
         Ok(req) => req,
         Err(error) => return with_seq(reject(state, endpoint, &incoming, error), incoming.seq),
@@ -72,7 +70,7 @@ async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> 
                 imposed_by: imposed.source,
             };
             act(state, id, &incoming, &plan, note, || {
-                response::success_body(id, &req, &ctx)
+                response::to_bytes(&response::success_body(id, &req, &ctx))
             })
             .await
         }
@@ -152,7 +150,7 @@ pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Requ
             };
             let id = &snapshot.identity;
             act(&state, id, &incoming, &plan, note, || {
-                batch_results(id, &items, &plan.failed_items, &ctx)
+                response::to_bytes(&batch_results(id, &items, &plan.failed_items, &ctx))
             })
             .await
         }
@@ -180,7 +178,8 @@ async fn batch_requests(
             id,
         ));
     }
-    let value = read_json(parts, body, behaviour.body_limit, id).await?;
+    let bytes = read_body(parts, body, behaviour.body_limit, id).await?;
+    let value = decode_json(&bytes, id)?;
     let items = batch_items(value, id)?;
     if items.len() > behaviour.batch.max_items {
         return Err(ApiError::new(
@@ -197,27 +196,23 @@ async fn batch_requests(
     Ok(items.into_iter().map(DetectRequest::from_value).collect())
 }
 
-fn batch_results(
-    id: &Identity,
-    items: &[ParsedItem],
+fn batch_results<'a>(
+    id: &'a Identity,
+    items: &'a [ParsedItem],
     failed: &[bool],
-    ctx: &AnswerContext<'_>,
-) -> Value {
+    ctx: &AnswerContext<'a>,
+) -> response::BatchBody<'a> {
     let results = items
         .iter()
         .enumerate()
         .map(|(i, item)| {
             let request_id = format!("{}-{i}", ctx.request_id);
-            let item_ctx = AnswerContext {
-                request_id: &request_id,
-                ..ctx.clone()
-            };
             match item {
                 Err(error) => response::batch_item_error(id, &request_id, error),
                 Ok(_) if failed.get(i).copied().unwrap_or(false) => {
                     response::batch_item_error(id, &request_id, &injected_item_failure(item))
                 }
-                Ok(req) => response::batch_item_success(id, req, &item_ctx),
+                Ok(req) => response::batch_item_success(id, req, ctx, request_id),
             }
         })
         .collect();
@@ -254,8 +249,6 @@ fn begin(state: &DetectorState, parts: &Parts) -> Incoming {
         request_id: header(&X_REQUEST_ID)
             .unwrap_or_else(|| format!("{}-{seq}", state.current().identity.detector_id)),
         correlation_id: header(&X_CORRELATION_ID),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
     }
 }
 
@@ -290,8 +283,8 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
     e.into_response()
 }
 
-/// Reads the body within `limit` bytes and decodes it as JSON.
-async fn read_json(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<Value, ApiError> {
+/// Reads the body within `limit` bytes.
+async fn read_body(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -308,7 +301,7 @@ async fn read_json(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let bytes = to_bytes(body, limit).await.map_err(|e| {
+    to_bytes(body, limit).await.map_err(|e| {
         let inner = e.into_inner();
         if inner.is::<http_body_util::LengthLimitError>() {
             too_large()
@@ -320,8 +313,7 @@ async fn read_json(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<
                 id,
             )
         }
-    })?;
-    decode_json(&bytes, id)
+    })
 }
 
 fn with_seq(mut response: Response, seq: u64) -> Response {

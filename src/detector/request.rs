@@ -25,6 +25,14 @@ struct RawRequest {
     metadata: Option<Map<String, Value>>,
 }
 
+fn invalid(code: &'static str, message: &str) -> ItemError {
+    ItemError {
+        code,
+        message: message.to_owned(),
+        content_type: None,
+    }
+}
+
 /// Why one item could not be used.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ItemError {
@@ -34,18 +42,35 @@ pub(crate) struct ItemError {
 }
 
 impl DetectRequest {
-    /// Parses one request from an already-decoded JSON value.
+    /// Parses one request from an already-decoded JSON value (a batch item).
     pub(crate) fn from_value(value: Value) -> Result<Self, ItemError> {
-        let invalid = |code, message: &str| ItemError {
-            code,
-            message: message.to_owned(),
-            content_type: None,
-        };
         if !value.is_object() {
             return Err(invalid("invalid_request", "the body must be a JSON object"));
         }
         let raw: RawRequest = serde_json::from_value(value)
             .map_err(|e| invalid("invalid_request", &e.to_string()))?;
+        Self::from_raw(raw)
+    }
+
+    /// Parses one request straight from its body: 400 for bytes that are
+    /// not JSON, 422 for JSON of the wrong shape or content.
+    pub(crate) fn from_body(bytes: &[u8], detector: &str) -> Result<Self, ApiError> {
+        let raw: RawRequest = serde_json::from_slice(bytes).map_err(|e| {
+            if e.classify() == serde_json::error::Category::Data {
+                unprocessable(invalid("invalid_request", &e.to_string()), detector)
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("the body is not valid JSON: {e}"),
+                    detector,
+                )
+            }
+        })?;
+        Self::from_raw(raw).map_err(|e| unprocessable(e, detector))
+    }
+
+    fn from_raw(raw: RawRequest) -> Result<Self, ItemError> {
         let metadata = Value::Object(raw.metadata.unwrap_or_default());
         let nested = metadata
             .pointer("/content_features/content_type")
