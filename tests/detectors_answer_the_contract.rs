@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, detect, fleet_of, profile};
+use common::{client, detect, fleet_of, get_json, profile};
 use mockdet::Fleet;
 use serde_json::{Value, json};
 
@@ -103,14 +103,7 @@ async fn health_counts_requests_and_capabilities_describe_the_detector() {
             200
         );
     }
-    let health: Value = client
-        .get(format!("{}/health", fleet.url("h")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&client, &format!("{}/health", fleet.url("h"))).await;
     assert_eq!(health["status"], "healthy");
     assert_eq!(health["detector_id"], "test-h");
     assert_eq!(health["requests_processed"], 4);
@@ -118,14 +111,7 @@ async fn health_counts_requests_and_capabilities_describe_the_detector() {
     assert_eq!(health["success_rate"], 1.0);
     assert!(health["uptime_seconds"].as_f64().unwrap() >= 0.0);
     for path in ["", "/capabilities"] {
-        let caps: Value = client
-            .get(format!("{}{path}", fleet.url("h")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let caps: Value = get_json(&client, &format!("{}{path}", fleet.url("h"))).await;
         assert_eq!(caps["detector_id"], "test-h");
         assert_eq!(caps["capabilities"], json!(["pii_detection"]));
         assert!(caps["version"].is_string());

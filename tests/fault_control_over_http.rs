@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, detect, fleet_of, profile};
+use common::{client, detect, fleet_of, get_json, profile};
 use mockdet::{DetectorProfile, Fleet};
 use serde_json::{Value, json};
 
@@ -93,14 +93,7 @@ async fn script_phases_are_observed_in_order() {
         if seen.last() != Some(&status) {
             seen.push(status);
         }
-        let view: Value = client
-            .get(format!("{base}/admin/script"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view: Value = get_json(&client, &format!("{base}/admin/script")).await;
         let phase = view["status"]["phase"].as_i64().unwrap_or(-1);
         if phases.last() != Some(&phase) {
             phases.push(phase);
@@ -132,14 +125,7 @@ async fn the_journal_records_correlation_ids_and_evicts_oldest_first() {
             .await
             .unwrap();
     }
-    let journal: Value = client
-        .get(format!("{base}/admin/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal: Value = get_json(&client, &format!("{base}/admin/requests")).await;
     let entries = journal["requests"].as_array().unwrap();
     let ids: Vec<&str> = entries
         .iter()
@@ -150,14 +136,11 @@ async fn the_journal_records_correlation_ids_and_evicts_oldest_first() {
     assert_eq!(entries[0]["path"], "/analyze");
     assert_eq!(entries[0]["content_bytes"], 3);
     assert_eq!(entries[0]["status"], 200);
-    let some: Value = client
-        .get(format!("{base}/admin/requests?since_seq=5&limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let some: Value = get_json(
+        &client,
+        &format!("{base}/admin/requests?since_seq=5&limit=2"),
+    )
+    .await;
     let seqs: Vec<u64> = some["requests"]
         .as_array()
         .unwrap()
@@ -189,14 +172,7 @@ async fn an_invalid_patch_leaves_the_old_profile_serving_and_a_valid_one_applies
             .contains("latency"),
         "{error}"
     );
-    let profile: Value = client
-        .get(format!("{base}/admin/profile"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let profile: Value = get_json(&client, &format!("{base}/admin/profile")).await;
     assert_eq!(profile["latency"]["model"], "fixed");
     assert_eq!(detect(&client, &base).await.unwrap().status(), 200);
 

@@ -43,6 +43,18 @@ pub async fn detect(client: &reqwest::Client, url: &str) -> reqwest::Result<reqw
         .await
 }
 
+/// GETs `url` and decodes the JSON answer.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("the request is answered")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
+
 /// Five standard deviations of a binomial proportion over `n` trials: a
 /// tolerance a correct implementation misses about once in 1.7 million runs.
 pub fn binomial_tolerance(p: f64, n: usize) -> f64 {
