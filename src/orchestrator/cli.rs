@@ -85,9 +85,10 @@ pub(crate) struct BenchArgs {
     /// How long to send.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     duration: Duration,
-    /// The SLA budget the p95 is judged against (p95 must be <= it + 50 ms).
-    #[arg(long, default_value_t = 2000.0)]
-    sla_budget_ms: f64,
+    /// The SLA budget the p95 is judged against (p95 must be <= it + 50 ms)
+    /// [default: the in-process demo's 1800, or 2000 with --url].
+    #[arg(long)]
+    sla_budget_ms: Option<f64>,
     /// Seed of the in-process demo's detectors.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -214,7 +215,10 @@ pub(crate) fn bench(args: &BenchArgs) -> ExitCode {
         url: args.url.clone(),
         rate: args.rate,
         duration: args.duration,
-        sla_budget_ms: args.sla_budget_ms,
+        sla_budget_ms: args.sla_budget_ms.unwrap_or(match args.url {
+            Some(_) => 2000.0,
+            None => super::demo::DEMO_SLA_BUDGET_MS as f64,
+        }),
         seed: args.seed,
         api_key: args.api_key.clone(),
     };
