@@ -1,13 +1,13 @@
 //! The `mockdet` binary: ready line, profiles, healthcheck, bad files and
 //! graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
@@ -63,24 +63,7 @@ impl Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(EPHEMERAL)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("a ready line within 10 s");
-    let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let (child, ready) = common::spawn_ready(Command::new(BIN).args(args).envs(EPHEMERAL));
     Running { child, ready }
 }
 

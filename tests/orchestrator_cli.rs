@@ -2,12 +2,12 @@
 //! binary: ready lines, a working wiring, clear usage errors, and a clean
 //! exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
@@ -26,24 +26,9 @@ impl Drop for Running {
 
 impl Running {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env_remove("ORCHESTRATION_API_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("a ready line within 10 s");
-        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let mut command = Command::new(BIN);
+        command.args(args).env_remove("ORCHESTRATION_API_KEY");
+        let (child, ready) = common::spawn_ready(&mut command);
         Self { child, ready }
     }
 

@@ -1,6 +1,9 @@
 //! Helpers shared by the black-box tests.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use mockdet::{DetectorProfile, Fleet};
@@ -59,4 +62,26 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
 /// tolerance a correct implementation misses about once in 1.7 million runs.
 pub fn binomial_tolerance(p: f64, n: usize) -> f64 {
     5.0 * (p * (1.0 - p) / n as f64).sqrt()
+}
+
+/// Spawns `command` with stdout piped and waits (10 s at most) for the one
+/// JSON ready line a serving `mockdet` command prints once it is bound.
+pub fn spawn_ready(command: &mut Command) -> (Child, serde_json::Value) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mockdet starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a ready line within 10 s");
+    let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, ready)
 }
