@@ -18,7 +18,7 @@
 // used, and prints a short text summary (no jslib: it is fetched over the
 // network).
 //
-// Every variable and metric is documented in perf/README-scripts.md.
+// Every variable and metric is documented in perf/README.md.
 
 import http from 'k6/http';
 import { check, sleep } from 'k6';
