@@ -38,10 +38,10 @@ pub(crate) async fn analyze(State(state): State<Arc<DetectorState>>, request: Re
 
 async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let incoming = begin(state, &parts);
-    let _in_flight = InFlight::enter(state);
     let snapshot = state.current();
     let id = &snapshot.identity;
+    let incoming = begin(state, &parts, &id.detector_id);
+    let _in_flight = InFlight::enter(state);
     let parsed = read_body(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
         .await
         .and_then(|bytes| DetectRequest::from_body(&bytes, &id.detector_id));
@@ -113,9 +113,9 @@ fn imposition(
 /// `POST /detect/batch`: the seed's array or `{"items": [...]}`.
 pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let incoming = begin(&state, &parts);
-    let _in_flight = InFlight::enter(&state);
     let snapshot = state.current();
+    let incoming = begin(&state, &parts, &snapshot.identity.detector_id);
+    let _in_flight = InFlight::enter(&state);
     let items = match batch_requests(&snapshot, &parts, body).await {
         Ok(items) => items,
         Err(error) => {
@@ -228,7 +228,7 @@ fn injected_item_failure(item: &ParsedItem) -> ItemError {
 }
 
 /// What every detection request records first: its number and arrival.
-fn begin(state: &DetectorState, parts: &Parts) -> Incoming {
+fn begin(state: &DetectorState, parts: &Parts, detector_id: &str) -> Incoming {
     let seq = state.next_seq();
     let header = |name: &HeaderName| {
         parts
@@ -246,8 +246,7 @@ fn begin(state: &DetectorState, parts: &Parts) -> Incoming {
         received: std::time::SystemTime::now() - arrival.elapsed(),
         arrival,
         control: parts.extensions.get::<Arc<ConnControl>>().cloned(),
-        request_id: header(&X_REQUEST_ID)
-            .unwrap_or_else(|| format!("{}-{seq}", state.current().identity.detector_id)),
+        request_id: header(&X_REQUEST_ID).unwrap_or_else(|| format!("{detector_id}-{seq}")),
         correlation_id: header(&X_CORRELATION_ID),
     }
 }
