@@ -2,12 +2,13 @@
 //! graceful shutdown on SIGTERM.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 mod common;
+
+use common::Running;
+use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
@@ -20,24 +21,7 @@ const EPHEMERAL: [(&str, &str); 5] = [
     ("MOCKDET_BATCH_PORT", "0"),
 ];
 
-/// A running `mockdet` that is killed if a test fails half-way.
-struct Running {
-    child: Child,
-    ready: Value,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Running {
-    fn url(&self, name: &str) -> String {
-        self.ready["ready"][name].as_str().unwrap().to_owned()
-    }
-
     fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -63,8 +47,7 @@ impl Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let (child, ready) = common::spawn_ready(Command::new(BIN).args(args).envs(EPHEMERAL));
-    Running { child, ready }
+    common::spawn_ready(Command::new(BIN).args(args).envs(EPHEMERAL))
 }
 
 fn run(args: &[&str]) -> Output {

@@ -2,41 +2,22 @@
 //! binary: ready lines, a working wiring, clear usage errors, and a clean
 //! exit on SIGTERM.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod common;
 
+use common::Running;
+
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
-
-/// A running `mockdet` that is killed if a test fails half-way.
-struct Running {
-    child: Child,
-    ready: Value,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 impl Running {
     fn start(args: &[&str]) -> Self {
         let mut command = Command::new(BIN);
         command.args(args).env_remove("ORCHESTRATION_API_KEY");
-        let (child, ready) = common::spawn_ready(&mut command);
-        Self { child, ready }
-    }
-
-    fn url(&self, name: &str) -> String {
-        self.ready["ready"][name]
-            .as_str()
-            .expect("a URL in the ready line")
-            .to_owned()
+        common::spawn_ready(&mut command)
     }
 
     /// SIGTERM, then the exit code (failing the test after 10 s).

@@ -64,9 +64,33 @@ pub fn binomial_tolerance(p: f64, n: usize) -> f64 {
     5.0 * (p * (1.0 - p) / n as f64).sqrt()
 }
 
+/// A running `mockdet` command and its ready line; killed when dropped, so a
+/// test that fails half-way leaves no process behind.
+pub struct Running {
+    pub child: Child,
+    pub ready: serde_json::Value,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// The URL the ready line gives for `name`.
+    pub fn url(&self, name: &str) -> String {
+        self.ready["ready"][name]
+            .as_str()
+            .expect("a URL in the ready line")
+            .to_owned()
+    }
+}
+
 /// Spawns `command` with stdout piped and waits (10 s at most) for the one
 /// JSON ready line a serving `mockdet` command prints once it is bound.
-pub fn spawn_ready(command: &mut Command) -> (Child, serde_json::Value) {
+pub fn spawn_ready(command: &mut Command) -> Running {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -83,5 +107,5 @@ pub fn spawn_ready(command: &mut Command) -> (Child, serde_json::Value) {
         .recv_timeout(Duration::from_secs(10))
         .expect("a ready line within 10 s");
     let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (child, ready)
+    Running { child, ready }
 }
