@@ -8,7 +8,6 @@ use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,8 +21,8 @@ use crate::control::Imposed;
 use crate::fleet::conn::{Arrival, ConnControl};
 use crate::sampling;
 
-const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
 
 /// `POST /detect`.
@@ -337,17 +336,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }
-}
-
-/// Echoes `X-Correlation-ID` and `X-Request-ID` on every response.
-pub(crate) async fn echo_ids(request: Request, next: Next) -> Response {
-    let ids: Vec<(HeaderName, HeaderValue)> = [X_CORRELATION_ID, X_REQUEST_ID]
-        .into_iter()
-        .filter_map(|name| request.headers().get(&name).cloned().map(|v| (name, v)))
-        .collect();
-    let mut response = next.run(request).await;
-    response.headers_mut().extend(ids);
-    response
 }
 
 /// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` outage.

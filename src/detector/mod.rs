@@ -23,6 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use prometheus::IntGauge;
 use tokio::time::Instant;
+use tower_http::propagate_header::PropagateHeaderLayer;
 
 use crate::control::Control;
 use crate::control::journal::Journal;
@@ -50,6 +51,7 @@ impl Snapshot {
             detector_type: profile.detector_type.clone(),
             version: profile.version.clone(),
             capabilities: profile.capabilities.clone(),
+            rules: findings::EnabledRules::for_capabilities(&profile.capabilities),
             content_types: profile.content_types.clone(),
         };
         Ok(Self {
@@ -149,6 +151,8 @@ pub(crate) fn router(state: Arc<DetectorState>) -> Router {
         .nest("/admin", admin::router(state.clone()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .layer(axum::middleware::from_fn(handlers::echo_ids))
+        // Every answer echoes the caller's correlation and request ids.
+        .layer(PropagateHeaderLayer::new(handlers::X_CORRELATION_ID))
+        .layer(PropagateHeaderLayer::new(handlers::X_REQUEST_ID))
         .with_state(state)
 }

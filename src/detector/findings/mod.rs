@@ -10,7 +10,10 @@
 //! no clock, no global mutable state, so the same request always yields the
 //! same findings.
 //!
-//! Cost: [`scan()`] runs on every request of a load-tested server. Regexes are
+//! Cost: [`scan()`] runs on every request of a load-tested server. Which
+//! rules a detector runs is worked out once per profile ([`EnabledRules`]);
+//! one pass over the content counts its bytes and digits, and rules whose
+//! necessary bytes are absent are skipped (`census`). Regexes are
 //! compiled once ([`LazyLock`](std::sync::LazyLock)); the `regex` crate guarantees linear-time
 //! matching and each rule stops after [`MAX_FINDINGS`] matches. Patterns use
 //! ASCII word boundaries (`(?-u)`), so non-ASCII content stays on the fast DFA
@@ -18,7 +21,7 @@
 //! content (same byte offsets) instead of using `(?i)`, which keeps the regex
 //! crate's literal prefilters; all keyword lists share one regex.
 //!
-//! Layout: `rules` defines what a rule is and which capabilities enable which
+//! Layout: `census` decides which rules can be skipped; `rules` defines what a rule is and which capabilities enable which
 //! rule groups; `table` is the rule table itself (patterns and keyword
 //! lists); `validators` the extra checks some rules apply (Luhn, SSN ranges);
 //! `compiled` the regexes built once from the table; `scan` the scanning,
@@ -26,6 +29,7 @@
 //! [`Verdict`]. The public vocabulary ([`Finding`], [`Severity`], [`Verdict`]
 //! and the limits) is defined here.
 
+mod census;
 mod compiled;
 mod rules;
 mod scan;
@@ -38,7 +42,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use scan::scan;
+pub use scan::{EnabledRules, scan};
 pub use verdict::verdict;
 
 /// Upper bound on the number of findings [`scan()`] returns (the earliest ones

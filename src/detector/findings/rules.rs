@@ -3,6 +3,7 @@
 //! capabilities enable which rule [`Group`]s ([`GroupSet`]).
 
 use super::Severity;
+use super::census::Needs;
 
 /// A set of rules enabled together by a capability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub(super) struct Rule {
     pub(super) severity: Severity,
     pub(super) confidence: f64,
     pub(super) matcher: Matcher,
+    /// What any match must contain; the rule is skipped otherwise.
+    pub(super) needs: Needs,
     /// Extra validation of the reported span (Luhn, SSN ranges...).
     pub(super) check: Option<fn(&str) -> bool>,
     pub(super) redaction: Redaction,

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 
 use regex::Match;
 
+use super::census::Census;
 use super::compiled::{COMPILED, Compiled, KEYWORDS};
 use super::rules::{GroupSet, Matcher, Redaction};
 use super::table::RULES;
@@ -19,14 +20,37 @@ struct Hit {
     end: usize,
 }
 
-/// Scan content with the rules enabled by the detector's capabilities.
+/// Which rules a set of capabilities enables, worked out once (per profile)
+/// rather than on every scan.
+#[derive(Debug, Clone, Copy)]
+pub struct EnabledRules(GroupSet);
+
+impl EnabledRules {
+    /// The rules `capabilities` enable (exact names; unknown ones enable nothing).
+    pub fn for_capabilities(capabilities: &[String]) -> Self {
+        Self(GroupSet::from_capabilities(capabilities))
+    }
+}
+
+/// Scan content with the enabled rules.
 ///
 /// Returns at most [`MAX_FINDINGS`] findings, sorted by `(start, end)`; when
 /// several rules report the same span only the most severe is kept (then the
-/// most confident, then the earliest rule in the table). Unknown capabilities
-/// enable nothing.
-pub fn scan(content: &str, capabilities: &[String]) -> Vec<Finding> {
-    let groups = GroupSet::from_capabilities(capabilities);
+/// most confident, then the earliest rule in the table).
+pub fn scan(content: &str, rules: EnabledRules) -> Vec<Finding> {
+    scan_rules(content, rules.0, Some(&Census::of(content)))
+}
+
+/// [`scan()`] running every enabled rule, the needs of none checked: what
+/// skipping rules must never change.
+#[cfg(test)]
+pub(super) fn scan_every_rule(content: &str, capabilities: &[String]) -> Vec<Finding> {
+    scan_rules(content, GroupSet::from_capabilities(capabilities), None)
+}
+
+/// Scans with the rules of `groups`, skipping those whose needs `census`
+/// shows unmet (with a census).
+fn scan_rules(content: &str, groups: GroupSet, census: Option<&Census>) -> Vec<Finding> {
     let mut haystack = Haystack {
         content,
         folded: None,
@@ -34,7 +58,7 @@ pub fn scan(content: &str, capabilities: &[String]) -> Vec<Finding> {
     let mut hits = Vec::new();
     let mut keywords_enabled = false;
     for (index, (rule, compiled)) in RULES.iter().zip(COMPILED.iter()).enumerate() {
-        if !groups.contains(rule.group) {
+        if !groups.contains(rule.group) || census.is_some_and(|c| !c.admits(&rule.needs)) {
             continue;
         }
         match compiled {

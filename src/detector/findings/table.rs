@@ -2,6 +2,7 @@
 //! sentiment rule as data, and the keyword lists the keyword rules use.
 
 use super::Severity;
+use super::census::Needs;
 use super::rules::{Group, Matcher, Redaction, Rule};
 use super::validators::{has_letter_and_digit, is_luhn_valid, is_valid_ssn};
 
@@ -41,6 +42,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Pattern(
             r"(?-u)\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b",
         ),
+        needs: Needs::all(b"@."),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -53,6 +55,7 @@ pub(super) static RULES: &[Rule] = &[
         // North American: 415-555-0132, 415.555.0132, 415 555 0132 (the
         // national number; a leading `+1 ` is not part of the span).
         matcher: Matcher::Pattern(r"(?-u)\b[2-9][0-9]{2}[-. ][2-9][0-9]{2}[-. ][0-9]{4}\b"),
+        needs: Needs::NOTHING.and_digits(10),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -66,6 +69,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Pattern(
             r"(?-u)(?:\+1[-. ]?)?\([2-9][0-9]{2}\) ?[2-9][0-9]{2}[-. ][0-9]{4}\b",
         ),
+        needs: Needs::all(b"()").and_digits(10),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -77,6 +81,7 @@ pub(super) static RULES: &[Rule] = &[
         confidence: 0.8,
         // E.164: +, country code, up to 15 digits in total.
         matcher: Matcher::Pattern(r"(?-u)\+[1-9][0-9]{7,14}\b"),
+        needs: Needs::all(b"+").and_digits(8),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -87,6 +92,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::High,
         confidence: 0.9,
         matcher: Matcher::Pattern(r"(?-u)\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b"),
+        needs: Needs::all(b"-").and_digits(9),
         check: Some(is_valid_ssn),
         redaction: Redaction::Mask,
     },
@@ -99,6 +105,7 @@ pub(super) static RULES: &[Rule] = &[
         // 13–19 digits, optionally separated by single spaces or dashes, with a
         // major-industry digit of 2–6 (Mastercard, Amex/Diners, Visa, Discover).
         matcher: Matcher::Pattern(r"(?-u)\b[2-6](?:[ -]?[0-9]){12,18}\b"),
+        needs: Needs::NOTHING.and_digits(13),
         check: Some(is_luhn_valid),
         redaction: Redaction::Mask,
     },
@@ -109,6 +116,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::Critical,
         confidence: 0.95,
         matcher: Matcher::Pattern(r"(?-u)\bAKIA[0-9A-Z]{16}\b"),
+        needs: Needs::all(b"AKI"),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -121,6 +129,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Pattern(
             r"(?-u)\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,255})\b",
         ),
+        needs: Needs::all(b"gh_"),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -134,6 +143,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Pattern(
             r"(?-u)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]*-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?",
         ),
+        needs: Needs::all(b"-BEGINPRVATKY "),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -147,6 +157,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r#"(?-u)api[_-]?key[a-z0-9_-]*["']?\s*[:=]\s*["']?([a-z0-9_\-./+=]{16,})"#,
         ),
+        needs: Needs::all(b"apiky").and_any(b":="),
         check: Some(has_letter_and_digit),
         redaction: Redaction::Mask,
     },
@@ -160,6 +171,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r#"(?-u)(?:secret|token)[a-z0-9_-]*["']?\s*[:=]\s*["']?([a-z0-9_\-./+=]{16,})"#,
         ),
+        needs: Needs::all(b"et").and_any(b":="),
         check: Some(has_letter_and_digit),
         redaction: Redaction::Mask,
     },
@@ -173,6 +185,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r#"(?-u)(?:password|passwd|pwd)[a-z0-9_-]*["']?\s*[:=]\s*(?:"((?u:[^"\r\n])+)"|'((?u:[^'\r\n])+)'|((?u:[^\s"',;]){4,}))"#,
         ),
+        needs: Needs::all(b"pwd").and_any(b":="),
         check: None,
         redaction: Redaction::Mask,
     },
@@ -184,6 +197,7 @@ pub(super) static RULES: &[Rule] = &[
         confidence: 0.9,
         // Tautologies: `' OR 1=1`, `' or 'a'='a`, `' OR true`.
         matcher: Matcher::Folded(r"(?-u)'\s*or\s+(?:'?[0-9a-z]+'?\s*=\s*'?[0-9a-z]+'?|true\b)"),
+        needs: Needs::all(b"'or"),
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -194,6 +208,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::High,
         confidence: 0.9,
         matcher: Matcher::Folded(r"(?-u)\bunion(?:\s+all)?\s+select\b"),
+        needs: Needs::all(b"unioselct"),
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -207,6 +222,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r"(?-u);\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown)\b",
         ),
+        needs: Needs::all(b";t"),
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -218,6 +234,7 @@ pub(super) static RULES: &[Rule] = &[
         confidence: 0.75,
         // Closing a string then commenting out the rest: `admin'--`, `x'; /*`.
         matcher: Matcher::Pattern(r"(?-u)'\s*(?:;\s*)?(?:--|/\*)"),
+        needs: Needs::all(b"'").and_any(b"-/"),
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -228,6 +245,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::High,
         confidence: 0.75,
         matcher: Matcher::Words(VIOLENCE_WORDS),
+        needs: Needs::NOTHING,
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -238,6 +256,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::Medium,
         confidence: 0.8,
         matcher: Matcher::Words(HATE_WORDS),
+        needs: Needs::NOTHING,
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -248,6 +267,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::Medium,
         confidence: 0.7,
         matcher: Matcher::Words(INSULT_WORDS),
+        needs: Needs::NOTHING,
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -258,6 +278,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::Low,
         confidence: 0.65,
         matcher: Matcher::Words(NEGATIVE_WORDS),
+        needs: Needs::NOTHING,
         check: None,
         redaction: Redaction::Verbatim,
     },

@@ -7,13 +7,14 @@ use regex::Regex;
 
 use super::rules::{Matcher, Rule};
 use super::scan::Haystack;
-use super::{Finding, scan};
+use super::{EnabledRules, Finding, scan};
 
 mod injection;
 mod keywords;
 mod pii;
 mod scanning;
 mod secrets;
+mod skipping;
 mod table;
 mod verdict;
 
@@ -28,7 +29,7 @@ fn caps(names: &[&str]) -> Vec<String> {
 }
 
 fn scan_with(content: &str, names: &[&str]) -> Vec<Finding> {
-    scan(content, &caps(names))
+    scan(content, EnabledRules::for_capabilities(&caps(names)))
 }
 
 /// Raw (unredacted) matched text of each finding with the given subcategory.
