@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::response::{self, Identity};
 use crate::control::journal::Stored;
 use crate::fleet::clock::sleep_until;
-use crate::fleet::conn::{Abort, ConnControl};
+use crate::fleet::conn::{Abort, ConnControl, HoldPlan};
 use crate::profile::HangEnd;
 use crate::sampling::{Plan, PlannedFault};
 
@@ -57,8 +57,28 @@ pub(crate) struct Incoming {
     /// Wall-clock arrival, for the journal.
     pub(crate) received: std::time::SystemTime,
     pub(crate) control: Option<Arc<ConnControl>>,
+    /// Over HTTP/1.x (a hang can be handed to the connection's holder).
+    pub(crate) http1: bool,
     pub(crate) request_id: String,
+    /// Whether `request_id` came from the request's `X-Request-ID`.
+    pub(crate) request_id_sent: bool,
     pub(crate) correlation_id: Option<String>,
+}
+
+impl Incoming {
+    /// A copy without the connection, for recording after the handler is gone.
+    fn detached(&self) -> Incoming {
+        Incoming {
+            seq: self.seq,
+            arrival: self.arrival,
+            received: self.received,
+            control: None,
+            http1: self.http1,
+            request_id: self.request_id.clone(),
+            request_id_sent: self.request_id_sent,
+            correlation_id: self.correlation_id.clone(),
+        }
+    }
 }
 
 /// What the journal and metrics need to know about a parsed request.
@@ -76,7 +96,7 @@ const SLOW_BODY_CHUNKS: usize = 10;
 /// Acts out `plan`. `success` serialises the 200 body; it runs before the wait
 /// so the work does not add to the sampled latency.
 pub(crate) async fn act(
-    state: &DetectorState,
+    state: &Arc<DetectorState>,
     id: &Identity,
     incoming: &Incoming,
     plan: &Plan,
@@ -101,7 +121,14 @@ pub(crate) async fn act(
     };
     match fault {
         PlannedFault::Hang { hold, end } => {
-            sleep_until(arrival + *hold).await;
+            let until = arrival + *hold;
+            let hang = Hang {
+                until,
+                end: *end,
+                outcome,
+            };
+            hand_over_hang(state, id, incoming, plan, &note, hang).await;
+            sleep_until(until).await;
             match end {
                 HangEnd::Close => {
                     record(None);
@@ -125,6 +152,94 @@ pub(crate) async fn act(
             answer_fault(id, incoming, fault).await
         }
     }
+}
+
+/// A hang being acted out: when it ends, how, and its outcome label.
+#[derive(Debug, Clone, Copy)]
+struct Hang {
+    until: Instant,
+    end: HangEnd,
+    outcome: &'static str,
+}
+
+/// Hands a hang over HTTP/1 to the connection's holder, which keeps only
+/// the socket (see [`ConnControl::hold`]) and records the request when the
+/// hold ends; on success this never returns. Returns when the hang must be
+/// held here instead (HTTP/2, no connection, out of descriptors).
+async fn hand_over_hang(
+    state: &Arc<DetectorState>,
+    id: &Identity,
+    incoming: &Incoming,
+    plan: &Plan,
+    note: &Note<'_>,
+    hang: Hang,
+) {
+    let Hang {
+        until,
+        end,
+        outcome,
+    } = hang;
+    let Some(control) = incoming.control.as_ref().filter(|_| incoming.http1) else {
+        return;
+    };
+    let status = (end == HangEnd::GatewayTimeout).then_some(504);
+    let answer = status.map(|status| raw_answer(status, &injected(id, status), incoming));
+    let state = state.clone();
+    let incoming = incoming.detached();
+    let (endpoint, content_bytes, imposed_by) =
+        (note.endpoint, note.content_bytes, note.imposed_by);
+    let correlation_id = note.correlation_id.map(str::to_owned);
+    let delay = plan.delay;
+    let done = move || {
+        let note = Note {
+            endpoint,
+            content_bytes,
+            correlation_id: correlation_id.as_deref(),
+            imposed_by,
+        };
+        state.record(
+            &incoming,
+            &note,
+            outcome,
+            Some(outcome),
+            status,
+            Some(delay),
+        );
+    };
+    let hold = HoldPlan {
+        until,
+        answer,
+        done: Box::new(done),
+    };
+    // Given back only when the holder could not take it; dropping it drops
+    // the recording with it, and the caller holds and records instead.
+    drop(control.hold(hold).await);
+}
+
+/// A complete HTTP/1.1 answer that closes the connection, with the headers
+/// the normal path adds (sequence number, echoed ids, date).
+fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("");
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nx-mock-seq: {}\r\nconnection: close\r\ndate: {}\r\n",
+        body.len(),
+        incoming.seq,
+        httpdate::fmt_http_date(std::time::SystemTime::now()),
+    );
+    if let Some(correlation_id) = &incoming.correlation_id {
+        head.push_str(&format!("x-correlation-id: {correlation_id}\r\n"));
+    }
+    if incoming.request_id_sent {
+        head.push_str(&format!("x-request-id: {}\r\n", incoming.request_id));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    Bytes::from(bytes)
 }
 
 /// The status a fault answers with; `None` when it cuts the connection.

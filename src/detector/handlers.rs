@@ -35,7 +35,7 @@ pub(crate) async fn analyze(State(state): State<Arc<DetectorState>>, request: Re
     single(&state, Endpoint::Analyze, request).await
 }
 
-async fn single(state: &DetectorState, endpoint: Endpoint, request: Request) -> Response {
+async fn single(state: &Arc<DetectorState>, endpoint: Endpoint, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let snapshot = state.current();
     let id = &snapshot.identity;
@@ -240,12 +240,15 @@ fn begin(state: &DetectorState, parts: &Parts, detector_id: &str) -> Incoming {
         .extensions
         .get::<Arrival>()
         .map_or_else(tokio::time::Instant::now, |a| a.0);
+    let request_id = header(&X_REQUEST_ID);
     Incoming {
         seq,
         received: std::time::SystemTime::now() - arrival.elapsed(),
         arrival,
         control: parts.extensions.get::<Arc<ConnControl>>().cloned(),
-        request_id: header(&X_REQUEST_ID).unwrap_or_else(|| format!("{detector_id}-{seq}")),
+        http1: parts.version <= axum::http::Version::HTTP_11,
+        request_id_sent: request_id.is_some(),
+        request_id: request_id.unwrap_or_else(|| format!("{detector_id}-{seq}")),
         correlation_id: header(&X_CORRELATION_ID),
     }
 }

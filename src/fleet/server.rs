@@ -103,11 +103,8 @@ fn connection(
 ) -> impl Future<Output = ()> + Send + 'static {
     // Answers are small and latency is the product: never wait for Nagle.
     let _ = stream.set_nodelay(true);
-    // How to reach the socket once hyper owns it, to set SO_LINGER 0 for a
-    // reset. Not a dup(2): a second descriptor per connection would halve
-    // how many connections fit under RLIMIT_NOFILE.
-    let socket = LingerHandle::of(&stream);
-    let (control, mut abort) = ConnControl::new();
+    let (control, mut abort) = ConnControl::new(&stream);
+    let task_control = control.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(Arrival(Instant::now()));
         request.extensions_mut().insert(control.clone());
@@ -117,7 +114,8 @@ fn connection(
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .into_owned();
-    // Boxed so it can be dropped explicitly before the socket handle.
+    // Boxed so that dropping it frees hyper's buffers while this task lives
+    // on (a held request keeps only its socket).
     let mut conn = Box::pin(graceful.watch(conn));
     async move {
         let how = tokio::select! {
@@ -134,43 +132,16 @@ fn connection(
         };
         if how == Some(Abort::Reset) {
             // `conn` still owns the stream here, so the socket is open.
-            socket.linger_zero();
+            task_control.linger_zero();
         }
-        // Dropping the connection closes the socket: FIN, or RST when
-        // linger was set to zero.
+        // Dropping the connection closes hyper's descriptor: FIN, or RST
+        // when linger was set to zero. A held request has its own.
         drop(conn);
-    }
-}
-
-/// Sets SO_LINGER on a stream that hyper owns, without a second descriptor.
-#[derive(Debug, Clone, Copy)]
-struct LingerHandle {
-    #[cfg(unix)]
-    fd: std::os::fd::RawFd,
-    #[cfg(windows)]
-    socket: std::os::windows::io::RawSocket,
-}
-
-impl LingerHandle {
-    fn of(stream: &TcpStream) -> Self {
-        Self {
-            #[cfg(unix)]
-            fd: std::os::fd::AsRawFd::as_raw_fd(stream),
-            #[cfg(windows)]
-            socket: std::os::windows::io::AsRawSocket::as_raw_socket(stream),
+        drop(abort);
+        if how == Some(Abort::Hold) {
+            if let Some(held) = task_control.take_held() {
+                held.run().await;
+            }
         }
-    }
-
-    /// Makes the next close send RST. Only call while the stream this
-    /// handle was taken from is still alive (its connection not dropped).
-    fn linger_zero(self) {
-        // SAFETY: callers keep the owning stream alive across this call, so
-        // the descriptor is open and still this connection's socket.
-        #[cfg(unix)]
-        let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
-        // SAFETY: as above.
-        #[cfg(windows)]
-        let socket = unsafe { std::os::windows::io::BorrowedSocket::borrow_raw(self.socket) };
-        let _ = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO));
     }
 }

@@ -1,0 +1,126 @@
+//! A hanging HTTP/1 request is handed from its HTTP connection to a light
+//! holder that keeps only the socket. From outside nothing changes: the
+//! hold lasts as long, a 504 carries the usual headers, the journal records
+//! the request when the hold ends — and a client that gives up frees it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{client, fleet_of, profile};
+use mockdet::Fleet;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+fn hang(ms: f64, then: &str) -> String {
+    format!(
+        "[[faults]]\nprobability = 1.0\nkind = \"hang\"\nduration_ms = {ms:?}\nthen = \"{then}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_held_504_carries_the_usual_headers_and_is_journaled_after_the_hold() {
+    let fleet = fleet_of(profile("h", 0.0, &hang(200.0, "gateway_timeout"))).await;
+    let started = Instant::now();
+    let response = client()
+        .post(format!("{}/detect", fleet.url("h")))
+        .header("X-Correlation-ID", "corr-7")
+        .header("X-Request-ID", "req-7")
+        .json(&serde_json::json!({"content": "hello", "content_type": "text"}))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert_eq!(response.status(), 504);
+    let headers = response.headers().clone();
+    assert_eq!(headers["x-mock-seq"], "1");
+    assert_eq!(headers["x-correlation-id"], "corr-7");
+    assert_eq!(headers["x-request-id"], "req-7");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["connection"], "close");
+    assert!(headers.contains_key("date"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "injected_fault");
+    assert_eq!(body["detector"], "test-h");
+
+    let journal = fleet.detector("h").journal();
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    let entry = &journal[0];
+    assert_eq!(entry.fault.as_deref(), Some("hang"));
+    assert_eq!(entry.status, Some(504));
+    assert_eq!(entry.correlation_id.as_deref(), Some("corr-7"));
+    assert!(entry.duration_ms >= 200.0, "{entry:?}");
+    fleet.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_ends_its_hold_and_the_request_is_journaled() {
+    let fleet = fleet_of(profile("left", 0.0, &hang(30_000.0, "close"))).await;
+    let addr = fleet.url("left").trim_start_matches("http://").to_owned();
+    let body = r#"{"content":"hello","content_type":"text"}"#;
+    let request = format!(
+        "POST /detect HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        fleet.detector("left").journal().is_empty(),
+        "recorded before the hold ended"
+    );
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let entry = loop {
+        if let Some(entry) = fleet.detector("left").journal().pop() {
+            break entry;
+        }
+        assert!(Instant::now() < deadline, "the hold outlived its client");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(entry.fault.as_deref(), Some("hang"));
+    assert_eq!(entry.status, None);
+    assert!(
+        entry.duration_ms >= 150.0 && entry.duration_ms < 5_000.0,
+        "{entry:?}"
+    );
+    fleet.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_held_requests_leave_the_detector_answering() {
+    let fleet = Fleet::builder()
+        .profile(profile("held", 0.0, &hang(30_000.0, "close")))
+        .profile(profile("fine", 0.0, ""))
+        .seed(1)
+        .start()
+        .await
+        .unwrap();
+    let addr = fleet.url("held").trim_start_matches("http://").to_owned();
+    let body = r#"{"content":"hello","content_type":"text"}"#;
+    let request = format!(
+        "POST /detect HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut streams = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        streams.push(stream);
+    }
+    let client = client();
+    let health = client
+        .get(format!("{}/health", fleet.url("held")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let answered = common::detect(&client, &fleet.url("fine")).await.unwrap();
+    assert_eq!(answered.status(), 200);
+    drop(streams);
+    fleet.shutdown().await;
+}
