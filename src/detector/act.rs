@@ -349,25 +349,19 @@ impl DetectorState {
         injected_delay: Option<Duration>,
     ) {
         let elapsed = incoming.arrival.elapsed();
-        let name = self.name.as_str();
-        let labels = [name, note.endpoint.as_str(), outcome];
-        self.metrics.requests.with_label_values(&labels).inc();
-        self.metrics
-            .duration
-            .with_label_values(&labels)
-            .observe(elapsed.as_secs_f64());
+        let (metrics, name) = (&self.metrics, self.name.as_str());
+        self.series
+            .request(metrics, name, note.endpoint, outcome, elapsed.as_secs_f64());
         if let Some(delay) = injected_delay {
-            self.metrics
-                .injected_delay
-                .with_label_values(&[name])
-                .observe(delay.as_secs_f64());
+            self.series
+                .injected_delay(metrics, name, delay.as_secs_f64());
         }
         self.processed.fetch_add(1, Ordering::Relaxed);
         if outcome != "success" {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(kind) = fault {
-            self.metrics.faults.with_label_values(&[name, kind]).inc();
+            self.series.fault(metrics, name, kind);
         }
         self.journal.push(Stored {
             seq: incoming.seq,

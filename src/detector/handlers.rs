@@ -18,7 +18,7 @@ use super::request::{DetectRequest, ItemError, batch_items, decode_json};
 use super::response::{self, AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
 use crate::control::Imposed;
-use crate::fleet::conn::{Arrival, ConnControl};
+use crate::fleet::conn::Arrival;
 use crate::sampling;
 
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -236,16 +236,15 @@ fn begin(state: &DetectorState, parts: &Parts, detector_id: &str) -> Incoming {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let arrival = parts
-        .extensions
-        .get::<Arrival>()
-        .map_or_else(tokio::time::Instant::now, |a| a.0);
+    // Without a connection (a router driven by `oneshot`), it arrived now.
+    let connection = parts.extensions.get::<Arrival>();
+    let arrival = connection.map_or_else(tokio::time::Instant::now, |a| a.at);
     let request_id = header(&X_REQUEST_ID);
     Incoming {
         seq,
         received: std::time::SystemTime::now() - arrival.elapsed(),
         arrival,
-        control: parts.extensions.get::<Arc<ConnControl>>().cloned(),
+        control: connection.map(|a| a.control.clone()),
         http1: parts.version <= axum::http::Version::HTTP_11,
         request_id_sent: request_id.is_some(),
         request_id: request_id.unwrap_or_else(|| format!("{detector_id}-{seq}")),

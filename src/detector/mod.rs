@@ -3,7 +3,8 @@
 //! Handlers live in `handlers` (detection) and `admin` (runtime control);
 //! request parsing in `request`; per-request header overrides in
 //! `overrides`; bodies in `response`; deterministic findings in `findings`;
-//! acting out a plan in `act`; the operations behind the admin API and the
+//! acting out a plan in `act`; the per-request metric series, looked up
+//! once, in `series`; the operations behind the admin API and the
 //! library's [`DetectorHandle`](crate::DetectorHandle) in `ops`.
 
 mod act;
@@ -15,6 +16,7 @@ pub(crate) mod ops;
 mod overrides;
 mod request;
 mod response;
+mod series;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -77,6 +79,7 @@ pub(crate) struct DetectorState {
     pub(crate) control: Control,
     pub(crate) journal: Journal,
     pub(crate) metrics: Metrics,
+    series: series::Series,
     in_flight: IntGauge,
     pub(crate) admin: AdminAccess,
 }
@@ -105,6 +108,7 @@ impl DetectorState {
             errors: AtomicU64::new(0),
             started: Instant::now(),
             metrics,
+            series: series::Series::default(),
             admin,
         })
     }

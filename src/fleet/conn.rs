@@ -24,10 +24,15 @@ use tokio::time::Instant;
 
 use super::clock::sleep_until;
 
-/// When the request's head was handed to the service — the moment every
-/// sampled latency counts from, so parsing and queueing do not add to it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Arrival(pub(crate) Instant);
+/// What the server attaches to each request (one request extension, one
+/// allocation): when its head was handed to the service — the moment every
+/// sampled latency counts from, so parsing and queueing do not add to it —
+/// and the control of the connection it came in on.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    pub(crate) at: Instant,
+    pub(crate) control: Arc<ConnControl>,
+}
 
 /// How a handler wants its connection to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

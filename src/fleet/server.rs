@@ -106,8 +106,10 @@ fn connection(
     let (control, mut abort) = ConnControl::new(&stream);
     let task_control = control.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(Arrival(Instant::now()));
-        request.extensions_mut().insert(control.clone());
+        request.extensions_mut().insert(Arrival {
+            at: Instant::now(),
+            control: control.clone(),
+        });
         let response = router.clone().oneshot(request.map(Body::new));
         async move { Ok::<_, Infallible>(response.await.unwrap_or_else(|e| match e {})) }
     });
