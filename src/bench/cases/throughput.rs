@@ -18,6 +18,7 @@ use crate::bench::report::{On, Target};
 use crate::bench::stats::percentile;
 use crate::bench::sys::CpuMeter;
 use crate::bench::wrk;
+use crate::profile::{DetectorProfile, FaultKind, FaultSpec};
 
 /// What one side saw over all its rounds.
 #[derive(Debug, Default)]
@@ -42,37 +43,79 @@ fn median(values: &mut [f64]) -> f64 {
     percentile(values, 0.5)
 }
 
-/// Runs the case and adds its figure.
+/// Runs the case and adds its figure. Two more mockdet variants run in the
+/// same rounds as context — the same profile without finding rules, and
+/// one whose every answer is an empty 200 — so the report shows what the
+/// findings and building the answer cost next to the rest of the path.
 pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     let baseline = bench.baseline(0, 1).await?;
     let mockdet = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
+    let no_rules = bench
+        .mockdet(&without_rules(fixed_profile("zero", 0.0)?))
+        .await?;
+    let empty = bench
+        .mockdet(&empty_answers(fixed_profile("zero", 0.0)?))
+        .await?;
     let script = bench
         .scratch
         .write("post.lua", &wrk::script(&detect_body()))?;
-    let mut sides = [Side::default(), Side::default()];
-    let servers = [(&baseline, "baseline0"), (&mockdet, "zero")];
+    let mut sides: [Side; 4] = Default::default();
+    let servers = [
+        (&baseline, "baseline0"),
+        (&mockdet, "zero"),
+        (&no_rules, "zero"),
+        (&empty, "zero"),
+    ];
     for _ in 0..bench.settings.throughput_rounds {
         for (side, (server, listener)) in sides.iter_mut().zip(servers) {
             round(bench, server, listener, &script, side).await?;
         }
     }
-    baseline.stop().await;
-    mockdet.stop().await;
-    let [mut base, mut mock] = sides;
+    for server in [baseline, mockdet, no_rules, empty] {
+        server.stop().await;
+    }
+    let [mut base, mut mock, mut no_rules, mut empty] = sides;
     let connections = bench.settings.throughput_connections;
+    let base_rate = base.median_rate();
     let r = &mut bench.report;
     r.figure(
         "throughput.rps",
         format!("zero latency, /detect 300-byte content, {connections} conns: throughput"),
         "req/s",
-        (mock.median_rate(), base.median_rate()),
+        (mock.median_rate(), base_rate),
         Some(Target::AtLeast(On::Ratio, 0.70)),
     );
     r.note("throughput.mockdet.server_cpu", mock.median_cpu());
     r.note("throughput.baseline.server_cpu", base.median_cpu());
     r.note("throughput.mockdet.errors", mock.errors as f64);
     r.note("throughput.baseline.errors", base.errors as f64);
+    for (key, side) in [("no_rules", &mut no_rules), ("empty_answer", &mut empty)] {
+        let rate = side.median_rate();
+        r.note(format!("throughput.{key}.rps"), rate);
+        r.note(format!("throughput.{key}.ratio"), rate / base_rate);
+        r.note(format!("throughput.{key}.errors"), side.errors as f64);
+    }
     Ok(())
+}
+
+/// `profile` without capabilities: no finding rule runs.
+fn without_rules(mut profile: DetectorProfile) -> DetectorProfile {
+    profile.capabilities.clear();
+    profile
+}
+
+/// `profile` answering every request with an empty 200 (the `empty_body`
+/// fault): the whole request path except building the answer.
+fn empty_answers(mut profile: DetectorProfile) -> DetectorProfile {
+    profile.faults = vec![FaultSpec {
+        kind: FaultKind::EmptyBody,
+        probability: 1.0,
+        status: None,
+        retry_after_s: None,
+        duration_ms: None,
+        then: None,
+    }];
+    profile
 }
 
 /// One round against one server, with wrk or our own client.
@@ -125,4 +168,23 @@ async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), Str
     };
     let run = closed_loop(&plan, &shot).await?;
     Ok((run.rate(), run.errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_variants_validate_and_differ_only_as_named() {
+        let base = fixed_profile("zero", 0.0).unwrap();
+        let no_rules = without_rules(base.clone());
+        no_rules.validate().unwrap();
+        assert!(no_rules.capabilities.is_empty());
+        assert_eq!(no_rules.faults.len(), base.faults.len());
+        let empty = empty_answers(base.clone());
+        empty.validate().unwrap();
+        assert_eq!(empty.capabilities, base.capabilities);
+        assert_eq!(empty.faults.len(), 1);
+        assert_eq!(empty.faults[0].kind, FaultKind::EmptyBody);
+    }
 }
