@@ -113,6 +113,32 @@ async fn many_held_requests_leave_the_detector_answering() {
         streams.push(stream);
     }
     let client = client();
+    let metrics_url = format!("{}/metrics", fleet.url("held"));
+    let in_flight = || async {
+        let text = client
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|line| line.starts_with("mockdet_in_flight_requests{"))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Held requests still count as in flight.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while in_flight().await < 200.0 {
+        assert!(
+            Instant::now() < deadline,
+            "in flight: {}",
+            in_flight().await
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let health = client
         .get(format!("{}/health", fleet.url("held")))
         .send()
@@ -122,5 +148,16 @@ async fn many_held_requests_leave_the_detector_answering() {
     let answered = common::detect(&client, &fleet.url("fine")).await.unwrap();
     assert_eq!(answered.status(), 200);
     drop(streams);
+    // Clients that leave end their holds, and the gauge comes back down.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while in_flight().await > 0.0 {
+        assert!(
+            Instant::now() < deadline,
+            "in flight: {}",
+            in_flight().await
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(fleet.detector("held").journal().len(), 200);
     fleet.shutdown().await;
 }

@@ -90,6 +90,24 @@ pub(crate) struct Note<'a> {
     pub(crate) imposed_by: Option<&'static str>,
 }
 
+/// Keeps `mockdet_in_flight_requests` right even when a request's future is
+/// dropped mid-way (a reset tears the connection down) or its hang is handed
+/// over to the connection's holder (which keeps one of these).
+pub(crate) struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    pub(crate) fn enter(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// How many chunks a slow body is dribbled out in.
 const SLOW_BODY_CHUNKS: usize = 10;
 
@@ -190,6 +208,8 @@ async fn hand_over_hang(
         (note.endpoint, note.content_bytes, note.imposed_by);
     let correlation_id = note.correlation_id.map(str::to_owned);
     let delay = plan.delay;
+    // Counts the request as in flight until the hold ends, however it ends.
+    let in_flight = InFlight::enter(&state.in_flight);
     let done = move || {
         let note = Note {
             endpoint,
@@ -205,6 +225,7 @@ async fn hand_over_hang(
             status,
             Some(delay),
         );
+        drop(in_flight);
     };
     let hold = HoldPlan {
         until,

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::act::{Endpoint, Incoming, Note, act};
+use super::act::{Endpoint, InFlight, Incoming, Note, act};
 use super::error::ApiError;
 use super::overrides::{self, Requested};
 use super::request::{DetectRequest, ItemError, batch_items, decode_json};
@@ -40,7 +40,7 @@ async fn single(state: &Arc<DetectorState>, endpoint: Endpoint, request: Request
     let snapshot = state.current();
     let id = &snapshot.identity;
     let incoming = begin(state, &parts, &id.detector_id);
-    let _in_flight = InFlight::enter(state);
+    let _in_flight = InFlight::enter(&state.in_flight);
     let parsed = read_body(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
         .await
         .and_then(|bytes| DetectRequest::from_body(&bytes, &id.detector_id));
@@ -114,7 +114,7 @@ pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Requ
     let (parts, body) = request.into_parts();
     let snapshot = state.current();
     let incoming = begin(&state, &parts, &snapshot.identity.detector_id);
-    let _in_flight = InFlight::enter(&state);
+    let _in_flight = InFlight::enter(&state.in_flight);
     let items = match batch_requests(&snapshot, &parts, body).await {
         Ok(items) => items,
         Err(error) => {
@@ -321,23 +321,6 @@ fn with_seq(mut response: Response, seq: u64) -> Response {
         .headers_mut()
         .insert(X_MOCK_SEQ, HeaderValue::from(seq));
     response
-}
-
-/// Keeps `mockdet_in_flight_requests` right even when a request's future is
-/// dropped mid-way (a hang or reset tears the connection down).
-struct InFlight<'a>(&'a prometheus::IntGauge);
-
-impl<'a> InFlight<'a> {
-    fn enter(state: &'a DetectorState) -> Self {
-        state.in_flight.inc();
-        Self(&state.in_flight)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
 }
 
 /// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` outage.
