@@ -160,7 +160,8 @@ impl Held {
 /// discards anything it sends meanwhile (pipelined requests die with the
 /// hang).
 async fn client_leaves(stream: &TcpStream) {
-    let mut sink = [0u8; 512];
+    // Small: it lives in every held connection's task, and clients rarely send more.
+    let mut sink = [0u8; 64];
     loop {
         if stream.readable().await.is_err() {
             return;
