@@ -69,7 +69,7 @@ async fn single(state: &Arc<DetectorState>, endpoint: Endpoint, request: Request
                 imposed_by: imposed.source,
             };
             act(state, id, &incoming, &plan, note, || {
-                response::to_bytes(&response::success_body(id, &req, &ctx))
+                response::success_bytes(id, &req, &ctx)
             })
             .await
         }
@@ -211,7 +211,7 @@ fn batch_results<'a>(
                 Ok(_) if failed.get(i).copied().unwrap_or(false) => {
                     response::batch_item_error(id, &request_id, &injected_item_failure(item))
                 }
-                Ok(req) => response::batch_item_success(id, req, ctx, request_id),
+                Ok(req) => response::batch_item_success(id, req, ctx, &request_id),
             }
         })
         .collect();

@@ -2,7 +2,7 @@
 //!
 //! Handlers live in `handlers` (detection) and `admin` (runtime control);
 //! request parsing in `request`; per-request header overrides in
-//! `overrides`; bodies in `response`; deterministic findings in `findings`;
+//! `overrides`; bodies in `response` (the success body in `success`); deterministic findings in `findings`;
 //! acting out a plan in `act`; the per-request metric series, looked up
 //! once, in `series`; the operations behind the admin API and the
 //! library's [`DetectorHandle`](crate::DetectorHandle) in `ops`.
@@ -17,6 +17,7 @@ mod overrides;
 mod request;
 mod response;
 mod series;
+mod success;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -55,6 +56,12 @@ impl Snapshot {
             capabilities: profile.capabilities.clone(),
             rules: findings::EnabledRules::for_capabilities(&profile.capabilities),
             content_types: profile.content_types.clone(),
+            fragments: success::BodyFragments::new(
+                &profile.detector_id,
+                &profile.detector_type,
+                &profile.name,
+                &profile.version,
+            ),
         };
         Ok(Self {
             profile,

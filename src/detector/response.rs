@@ -1,16 +1,16 @@
-//! Answer bodies. The success body carries two field sets at once — the
-//! contract's `DetectorResult` and the seed mock's shape — so either kind of
-//! client parses it (see CONTRACT.md §2).
+//! Answer bodies: the success body (written by `success`), batch
+//! envelopes and items, injected errors and the deliberately broken bodies.
 
-use std::borrow::Cow;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::findings::{self, Finding, Severity};
+use super::findings;
 use super::request::{DetectRequest, ItemError};
+use super::success;
 
 /// Who is answering: the fixed part of every body.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub(crate) struct Identity {
     /// The finding rules `capabilities` enable.
     pub(crate) rules: findings::EnabledRules,
     pub(crate) content_types: Vec<String>,
+    /// The success body's parts fixed by the above, escaped once.
+    pub(crate) fragments: success::BodyFragments,
 }
 
 /// What varies per answered item.
@@ -44,107 +46,26 @@ pub(crate) fn timestamp_of(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
-/// The seed mock's per-finding entry.
-#[derive(Debug, Serialize)]
-struct Detection {
-    category: &'static str,
-    subcategory: &'static str,
-    confidence: f64,
-    severity: Severity,
-}
-
-/// The `metadata` object of a success body.
-#[derive(Debug, Serialize)]
-struct Metadata<'a> {
-    mock: bool,
-    profile: &'a str,
-    seq: u64,
-    correlation_id: Option<&'a str>,
-    content_length: usize,
-    injected_delay_ms: f64,
-}
-
-/// A 200 body: the contract's fields first, then the seed mock's. Typed and
-/// borrowed, so an answer is serialised straight into one buffer.
-#[derive(Debug, Serialize)]
-pub(crate) struct SuccessBody<'a> {
-    detector_id: &'a str,
-    detector_type: &'a str,
-    confidence: f64,
-    category: &'static str,
-    subcategory: Option<&'static str>,
-    severity: Severity,
-    findings: Vec<Finding>,
-    metadata: Metadata<'a>,
-    processing_time_ms: f64,
-    detector: &'a str,
-    version: &'a str,
-    request_id: Cow<'a, str>,
-    timestamp: String,
-    content_type: &'a str,
-    detections: Vec<Detection>,
-    overall_confidence: f64,
-    total_findings: usize,
-    /// `"success"` on batch items only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<&'static str>,
-}
-
-/// The success body for one request.
-pub(crate) fn success_body<'a>(
-    id: &'a Identity,
-    req: &'a DetectRequest,
-    ctx: &AnswerContext<'a>,
-) -> SuccessBody<'a> {
+/// The success body for one request: findings from the profile's rules,
+/// written by [`success::write`].
+pub(crate) fn success_bytes(id: &Identity, req: &DetectRequest, ctx: &AnswerContext<'_>) -> Bytes {
     let found = findings::scan(&req.content, id.rules);
-    let verdict = findings::verdict(&found);
-    let detections = found
-        .iter()
-        .map(|f| Detection {
-            category: f.category,
-            subcategory: f.subcategory,
-            confidence: f.confidence,
-            severity: f.severity,
-        })
-        .collect();
-    SuccessBody {
-        detector_id: &id.detector_id,
-        detector_type: &id.detector_type,
-        confidence: verdict.confidence,
-        category: verdict.category,
-        subcategory: verdict.subcategory,
-        severity: verdict.severity,
-        total_findings: found.len(),
-        findings: found,
-        metadata: Metadata {
-            mock: true,
-            profile: &id.name,
-            seq: ctx.seq,
-            correlation_id: ctx.correlation_id,
-            content_length: req.content.len(),
-            injected_delay_ms: ctx.delay_ms,
-        },
-        processing_time_ms: ctx.delay_ms,
-        detector: &id.detector_id,
-        version: &id.version,
-        request_id: Cow::Borrowed(ctx.request_id),
-        timestamp: timestamp(),
-        content_type: &req.content_type,
-        detections,
-        overall_confidence: verdict.confidence,
+    // A success body is about 700 bytes: one allocation, no regrowth.
+    let mut out = Vec::with_capacity(1024);
+    let answer = success::Answer {
+        findings: &found,
+        req,
+        ctx,
+        request_id: ctx.request_id,
         status: None,
-    }
+    };
+    success::write(&mut out, &id.fragments, &answer);
+    Bytes::from(out)
 }
 
 /// Serialises a body (typed bodies and `Value`s cannot fail: string keys).
 pub(crate) fn to_bytes<T: Serialize>(body: &T) -> Bytes {
-    // A success body is about 700 bytes: one allocation instead of four
-    // doublings from serde_json's default 128.
-    let mut buffer = Vec::with_capacity(1024);
-    match serde_json::to_writer(&mut buffer, body) {
-        Ok(()) => Bytes::from(buffer),
-        Err(_) => Bytes::new(),
-    }
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
 }
 
 /// The body of an injected HTTP error.
@@ -179,33 +100,50 @@ pub(crate) fn malformed_body(id: &Identity) -> String {
 /// One item of a batch answer, in request order.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub(crate) enum BatchItem<'a> {
-    /// A success body plus `"status": "success"`.
-    Success(Box<SuccessBody<'a>>),
+pub(crate) enum BatchItem {
+    /// A success body plus `"status": "success"`, already written.
+    Success(Box<RawValue>),
     /// The seed's error shape.
     Error(Value),
 }
 
 /// One successful batch item: the success body plus `"status": "success"`,
 /// under the item's own request id.
-pub(crate) fn batch_item_success<'a>(
-    id: &'a Identity,
-    req: &'a DetectRequest,
-    ctx: &AnswerContext<'a>,
-    request_id: String,
-) -> BatchItem<'a> {
-    let mut body = success_body(id, req, ctx);
-    body.status = Some("success");
-    body.request_id = Cow::Owned(request_id);
-    BatchItem::Success(Box::new(body))
+pub(crate) fn batch_item_success(
+    id: &Identity,
+    req: &DetectRequest,
+    ctx: &AnswerContext<'_>,
+    request_id: &str,
+) -> BatchItem {
+    let found = findings::scan(&req.content, id.rules);
+    let mut out = Vec::with_capacity(1024);
+    let answer = success::Answer {
+        findings: &found,
+        req,
+        ctx,
+        request_id,
+        status: Some("success"),
+    };
+    success::write(&mut out, &id.fragments, &answer);
+    // The writer produces JSON (tested), so this only fails on a bug; an
+    // item error is still a valid answer then.
+    match String::from_utf8(out)
+        .map_err(|e| e.to_string())
+        .and_then(|text| RawValue::from_string(text).map_err(|e| e.to_string()))
+    {
+        Ok(raw) => BatchItem::Success(raw),
+        Err(message) => BatchItem::Error(json!({
+            "status": "error",
+            "error": format!("could not write this item's answer: {message}"),
+            "code": "internal",
+            "detector": id.detector_id,
+            "request_id": request_id,
+        })),
+    }
 }
 
 /// One failed batch item, in the seed's error shape.
-pub(crate) fn batch_item_error<'a>(
-    id: &Identity,
-    request_id: &str,
-    error: &ItemError,
-) -> BatchItem<'a> {
+pub(crate) fn batch_item_error(id: &Identity, request_id: &str, error: &ItemError) -> BatchItem {
     BatchItem::Error(json!({
         "status": "error",
         "error": error.message,
@@ -221,13 +159,13 @@ pub(crate) fn batch_item_error<'a>(
 pub(crate) struct BatchBody<'a> {
     detector: &'a str,
     batch_size: usize,
-    results: Vec<BatchItem<'a>>,
+    results: Vec<BatchItem>,
     timestamp: String,
     batch_mode: bool,
 }
 
 /// The batch envelope around `results`.
-pub(crate) fn batch_body<'a>(id: &'a Identity, results: Vec<BatchItem<'a>>) -> BatchBody<'a> {
+pub(crate) fn batch_body(id: &Identity, results: Vec<BatchItem>) -> BatchBody<'_> {
     BatchBody {
         detector: &id.detector_id,
         batch_size: results.len(),
