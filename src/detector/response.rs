@@ -49,6 +49,18 @@ pub(crate) fn timestamp_of(at: SystemTime) -> String {
 /// The success body for one request: findings from the profile's rules,
 /// written by [`success::write`].
 pub(crate) fn success_bytes(id: &Identity, req: &DetectRequest, ctx: &AnswerContext<'_>) -> Bytes {
+    Bytes::from(success_body(id, req, ctx, ctx.request_id, None))
+}
+
+/// Scans `req` with the profile's rules and writes its success body under
+/// `request_id`, with `"status"` when given (batch items).
+fn success_body(
+    id: &Identity,
+    req: &DetectRequest,
+    ctx: &AnswerContext<'_>,
+    request_id: &str,
+    status: Option<&'static str>,
+) -> Vec<u8> {
     let found = findings::scan(&req.content, id.rules);
     // A success body is about 700 bytes: one allocation, no regrowth.
     let mut out = Vec::with_capacity(1024);
@@ -56,11 +68,11 @@ pub(crate) fn success_bytes(id: &Identity, req: &DetectRequest, ctx: &AnswerCont
         findings: &found,
         req,
         ctx,
-        request_id: ctx.request_id,
-        status: None,
+        request_id,
+        status,
     };
     success::write(&mut out, &id.fragments, &answer);
-    Bytes::from(out)
+    out
 }
 
 /// Serialises a body (typed bodies and `Value`s cannot fail: string keys).
@@ -115,16 +127,7 @@ pub(crate) fn batch_item_success(
     ctx: &AnswerContext<'_>,
     request_id: &str,
 ) -> BatchItem {
-    let found = findings::scan(&req.content, id.rules);
-    let mut out = Vec::with_capacity(1024);
-    let answer = success::Answer {
-        findings: &found,
-        req,
-        ctx,
-        request_id,
-        status: Some("success"),
-    };
-    success::write(&mut out, &id.fragments, &answer);
+    let out = success_body(id, req, ctx, request_id, Some("success"));
     // The writer produces JSON (tested), so this only fails on a bug; an
     // item error is still a valid answer then.
     match String::from_utf8(out)

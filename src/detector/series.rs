@@ -12,20 +12,14 @@ use prometheus::{Histogram, IntCounter};
 
 use super::act::Endpoint;
 use crate::metrics::Metrics;
+use crate::profile::FaultKind;
 
-/// Every outcome label a request can end with: success, a rejected request,
-/// and each fault kind.
-const OUTCOMES: [&str; 9] = [
-    "success",
-    "bad_request",
-    "http_error",
-    "hang",
-    "reset",
-    "malformed_json",
-    "schema_invalid",
-    "empty_body",
-    "slow_body",
-];
+/// The outcome labels that are not a fault kind: the outcomes a request can
+/// end with are these and every [`FaultKind`].
+const NOT_FAULTS: [&str; 2] = ["success", "bad_request"];
+
+/// How many outcome labels get a cached slot.
+const OUTCOMES: usize = NOT_FAULTS.len() + FaultKind::ALL.len();
 
 const ENDPOINTS: [Endpoint; 4] = [
     Endpoint::Detect,
@@ -44,8 +38,8 @@ struct RequestSeries {
 /// The cached series of one detector.
 #[derive(Debug, Default)]
 pub(crate) struct Series {
-    requests: [[OnceLock<RequestSeries>; OUTCOMES.len()]; ENDPOINTS.len()],
-    faults: [OnceLock<IntCounter>; OUTCOMES.len()],
+    requests: [[OnceLock<RequestSeries>; OUTCOMES]; ENDPOINTS.len()],
+    faults: [OnceLock<IntCounter>; OUTCOMES],
     injected_delay: OnceLock<Histogram>,
 }
 
@@ -98,7 +92,11 @@ impl Series {
 }
 
 fn outcome_index(outcome: &str) -> Option<usize> {
-    OUTCOMES.iter().position(|known| *known == outcome)
+    let faults = FaultKind::ALL.iter().map(|kind| kind.as_str());
+    NOT_FAULTS
+        .into_iter()
+        .chain(faults)
+        .position(|known| known == outcome)
 }
 
 #[cfg(test)]

@@ -139,6 +139,20 @@ pub struct FaultSpec {
     pub then: Option<HangEnd>,
 }
 
+impl FaultSpec {
+    /// `kind` at `probability`, every optional field left to its default.
+    pub fn new(kind: FaultKind, probability: f64) -> Self {
+        Self {
+            kind,
+            probability,
+            status: None,
+            retry_after_s: None,
+            duration_ms: None,
+            then: None,
+        }
+    }
+}
+
 /// A validated fault, ready to be acted out.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Fault {
@@ -276,20 +290,12 @@ impl FaultMenu {
 mod tests {
     use super::*;
 
-    fn spec(kind: FaultKind, probability: f64) -> FaultSpec {
-        FaultSpec {
-            kind,
-            probability,
-            status: None,
-            retry_after_s: None,
-            duration_ms: None,
-            then: None,
-        }
-    }
-
     #[test]
     fn probabilities_that_sum_past_one_are_rejected() {
-        let specs = [spec(FaultKind::Reset, 0.6), spec(FaultKind::EmptyBody, 0.5)];
+        let specs = [
+            FaultSpec::new(FaultKind::Reset, 0.6),
+            FaultSpec::new(FaultKind::EmptyBody, 0.5),
+        ];
         let err = FaultMenu::new(&specs).unwrap_err();
         assert_eq!(err.field, "faults");
         assert!(err.reason.contains("1.1000"), "{}", err.reason);
@@ -297,7 +303,7 @@ mod tests {
 
     #[test]
     fn http_error_needs_an_error_status() {
-        let mut s = spec(FaultKind::HttpError, 0.1);
+        let mut s = FaultSpec::new(FaultKind::HttpError, 0.1);
         assert_eq!(
             FaultMenu::new(&[s.clone()]).unwrap_err().field,
             "faults[0].status"
@@ -322,7 +328,7 @@ mod tests {
 
     #[test]
     fn fields_of_another_kind_are_rejected() {
-        let mut s = spec(FaultKind::Reset, 0.1);
+        let mut s = FaultSpec::new(FaultKind::Reset, 0.1);
         s.duration_ms = Some(MsRange::Fixed(5.0));
         assert_eq!(
             FaultMenu::new(&[s]).unwrap_err().field,
@@ -332,7 +338,7 @@ mod tests {
 
     #[test]
     fn hang_needs_a_sane_duration() {
-        let mut s = spec(FaultKind::Hang, 0.1);
+        let mut s = FaultSpec::new(FaultKind::Hang, 0.1);
         assert_eq!(
             FaultMenu::new(&[s.clone()]).unwrap_err().field,
             "faults[0].duration_ms"
@@ -348,8 +354,11 @@ mod tests {
 
     #[test]
     fn pick_follows_cumulative_probabilities() {
-        let menu = FaultMenu::new(&[spec(FaultKind::Reset, 0.2), spec(FaultKind::EmptyBody, 0.3)])
-            .unwrap();
+        let menu = FaultMenu::new(&[
+            FaultSpec::new(FaultKind::Reset, 0.2),
+            FaultSpec::new(FaultKind::EmptyBody, 0.3),
+        ])
+        .unwrap();
         assert_eq!(menu.pick(0.1), Some(&Fault::Reset));
         assert_eq!(menu.pick(0.2), Some(&Fault::EmptyBody));
         assert_eq!(menu.pick(0.5), None);

@@ -71,12 +71,9 @@ fn hanging_profile() -> Result<DetectorProfile, String> {
     let mut profile = DetectorProfile::builtin("timeout").map_err(|e| e.to_string())?;
     profile.port = 0;
     profile.faults = vec![FaultSpec {
-        kind: FaultKind::Hang,
-        probability: 1.0,
-        status: None,
-        retry_after_s: None,
         duration_ms: Some(MsRange::Fixed(HANG_MS as f64)),
         then: Some(HangEnd::Close),
+        ..FaultSpec::new(FaultKind::Hang, 1.0)
     }];
     Ok(profile)
 }

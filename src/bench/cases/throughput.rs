@@ -107,14 +107,7 @@ fn without_rules(mut profile: DetectorProfile) -> DetectorProfile {
 /// `profile` answering every request with an empty 200 (the `empty_body`
 /// fault): the whole request path except building the answer.
 fn empty_answers(mut profile: DetectorProfile) -> DetectorProfile {
-    profile.faults = vec![FaultSpec {
-        kind: FaultKind::EmptyBody,
-        probability: 1.0,
-        status: None,
-        retry_after_s: None,
-        duration_ms: None,
-        then: None,
-    }];
+    profile.faults = vec![FaultSpec::new(FaultKind::EmptyBody, 1.0)];
     profile
 }
 
