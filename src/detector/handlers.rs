@@ -4,11 +4,14 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes, to_bytes};
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use http_body_util::Collected;
 use serde_json::json;
 
 use super::act::{Endpoint, InFlight, Incoming, Note, act};
@@ -25,21 +28,35 @@ pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-corre
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
 
-/// `POST /detect`.
+/// `POST /detect` through the router. A detector's server sends these
+/// straight to [`single`] (see [`DetectorService`](super::DetectorService));
+/// the route stays so that the router alone answers the same.
 pub(crate) async fn detect(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    single(&state, Endpoint::Detect, request).await
+    let arrival = request.extensions().get::<Arrival>().cloned();
+    single(&state, Endpoint::Detect, request, arrival.as_ref()).await
 }
 
 /// `POST /analyze`: the path real orchestrators call; same as `/detect`.
 pub(crate) async fn analyze(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    single(&state, Endpoint::Analyze, request).await
+    let arrival = request.extensions().get::<Arrival>().cloned();
+    single(&state, Endpoint::Analyze, request, arrival.as_ref()).await
 }
 
-async fn single(state: &Arc<DetectorState>, endpoint: Endpoint, request: Request) -> Response {
+/// One detection request (`/detect` or `/analyze`), on any body type.
+pub(crate) async fn single<B>(
+    state: &Arc<DetectorState>,
+    endpoint: Endpoint,
+    request: axum::http::Request<B>,
+    arrival: Option<&Arrival>,
+) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send,
+    B::Error: Into<BoxError>,
+{
     let (parts, body) = request.into_parts();
     let snapshot = state.current();
     let id = &snapshot.identity;
-    let incoming = begin(state, &parts, &id.detector_id);
+    let incoming = begin(state, &parts, arrival, &id.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
     let parsed = read_body(&parts, body, snapshot.behaviour.body_limit, &id.detector_id)
         .await
@@ -113,7 +130,8 @@ fn imposition(
 pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let snapshot = state.current();
-    let incoming = begin(&state, &parts, &snapshot.identity.detector_id);
+    let arrival = parts.extensions.get::<Arrival>();
+    let incoming = begin(&state, &parts, arrival, &snapshot.identity.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
     let items = match batch_requests(&snapshot, &parts, body).await {
         Ok(items) => items,
@@ -227,7 +245,12 @@ fn injected_item_failure(item: &ParsedItem) -> ItemError {
 }
 
 /// What every detection request records first: its number and arrival.
-fn begin(state: &DetectorState, parts: &Parts, detector_id: &str) -> Incoming {
+fn begin(
+    state: &DetectorState,
+    parts: &Parts,
+    connection: Option<&Arrival>,
+    detector_id: &str,
+) -> Incoming {
     let seq = state.next_seq();
     let header = |name: &HeaderName| {
         parts
@@ -237,7 +260,6 @@ fn begin(state: &DetectorState, parts: &Parts, detector_id: &str) -> Incoming {
             .map(str::to_owned)
     };
     // Without a connection (a router driven by `oneshot`), it arrived now.
-    let connection = parts.extensions.get::<Arrival>();
     let arrival = connection.map_or_else(tokio::time::Instant::now, |a| a.at);
     let request_id = header(&X_REQUEST_ID);
     Incoming {
@@ -284,7 +306,11 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
 }
 
 /// Reads the body within `limit` bytes.
-async fn read_body(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<Bytes, ApiError> {
+async fn read_body<B>(parts: &Parts, body: B, limit: usize, id: &str) -> Result<Bytes, ApiError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -301,8 +327,8 @@ async fn read_body(parts: &Parts, body: Body, limit: usize, id: &str) -> Result<
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    to_bytes(body, limit).await.map_err(|e| {
-        let inner = e.into_inner();
+    let collected = http_body_util::Limited::new(body, limit).collect().await;
+    collected.map(Collected::to_bytes).map_err(|inner| {
         if inner.is::<http_body_util::LengthLimitError>() {
             too_large()
         } else {

@@ -3,7 +3,7 @@
 //! Handlers live in `handlers` (detection) and `admin` (runtime control);
 //! request parsing in `request`; per-request header overrides in
 //! `overrides`; bodies in `response` (the success body in `success`); deterministic findings in `findings`;
-//! acting out a plan in `act`; the per-request metric series, looked up
+//! acting out a plan in `act`; dispatching each request in `service`; the per-request metric series, looked up
 //! once, in `series`; the operations behind the admin API and the
 //! library's [`DetectorHandle`](crate::DetectorHandle) in `ops`.
 
@@ -17,6 +17,7 @@ mod overrides;
 mod request;
 mod response;
 mod series;
+mod service;
 mod success;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,6 @@ use axum::Router;
 use axum::routing::{get, post};
 use prometheus::IntGauge;
 use tokio::time::Instant;
-use tower_http::propagate_header::PropagateHeaderLayer;
 
 use crate::control::Control;
 use crate::control::journal::Journal;
@@ -36,6 +36,7 @@ use crate::sampling::rng::SeedKey;
 
 pub(crate) use admin::AdminAccess;
 pub(crate) use response::Identity;
+pub(crate) use service::DetectorService;
 
 /// A profile with everything derived from it, swapped as one on a live change.
 #[derive(Debug)]
@@ -149,7 +150,8 @@ impl DetectorState {
     }
 }
 
-/// Builds the router of one detector.
+/// Builds the router of one detector. Its server calls it through
+/// [`DetectorService`], which also echoes the caller's ids on every answer.
 pub(crate) fn router(state: Arc<DetectorState>) -> Router {
     Router::new()
         .route("/detect", post(handlers::detect))
@@ -162,8 +164,5 @@ pub(crate) fn router(state: Arc<DetectorState>) -> Router {
         .nest("/admin", admin::router(state.clone()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        // Every answer echoes the caller's correlation and request ids.
-        .layer(PropagateHeaderLayer::new(handlers::X_CORRELATION_ID))
-        .layer(PropagateHeaderLayer::new(handlers::X_REQUEST_ID))
         .with_state(state)
 }

@@ -246,10 +246,10 @@ impl Fleet {
         let mut detectors = Vec::with_capacity(bound.len());
         let mut tasks = Vec::with_capacity(bound.len());
         for (detector, listener) in bound {
-            let router = detector::router(detector.state.clone());
+            let service = detector::DetectorService::new(detector.state.clone());
             tracing::info!(detector = %detector.name, addr = %detector.addr, "listening");
             let stop = shutdown.subscribe();
-            tasks.push(tokio::spawn(server::serve(listener, router, stop, drain)));
+            tasks.push(tokio::spawn(server::serve(listener, service, stop, drain)));
             detectors.push(detector);
         }
         Self {

@@ -7,8 +7,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -17,9 +15,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 use super::conn::{Abort, Arrival, ConnControl};
+use crate::detector::DetectorService;
 
 /// Pending-connection queue length. tokio's default (1024 via std, 128 on
 /// some kernels' somaxconn) overflows when a thousand clients connect at
@@ -43,12 +41,12 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, then stops
+/// Serves `service` on `listener` until `shutdown` turns true, then stops
 /// accepting, lets in-flight requests finish for up to `drain`, and cuts
 /// whatever is still running at the deadline.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: DetectorService,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
@@ -65,7 +63,7 @@ pub(crate) async fn serve(
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let task = connection(stream, router.clone(), &builder, &graceful);
+                    let task = connection(stream, service.clone(), &builder, &graceful);
                     connections.spawn(task);
                 }
                 Err(error) => {
@@ -97,7 +95,7 @@ pub(crate) async fn serve(
 /// The task serving one connection.
 fn connection(
     stream: TcpStream,
-    router: Router,
+    app: DetectorService,
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
 ) -> impl Future<Output = ()> + Send + 'static {
@@ -105,13 +103,13 @@ fn connection(
     let _ = stream.set_nodelay(true);
     let (control, mut abort) = ConnControl::new(&stream);
     let task_control = control.clone();
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(Arrival {
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let arrival = Arrival {
             at: Instant::now(),
             control: control.clone(),
-        });
-        let response = router.clone().oneshot(request.map(Body::new));
-        async move { Ok::<_, Infallible>(response.await.unwrap_or_else(|e| match e {})) }
+        };
+        let response = app.call(request, arrival);
+        async move { Ok::<_, Infallible>(response.await) }
     });
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
