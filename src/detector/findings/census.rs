@@ -9,6 +9,10 @@
 //! matches — so skipping never changes what a scan finds (the equivalence is
 //! tested against scanning with every rule).
 
+use std::sync::LazyLock;
+
+use super::table::RULES;
+
 /// What any match of a rule must contain.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Needs {
@@ -49,36 +53,116 @@ impl Needs {
     }
 }
 
-/// Which bytes a content holds (each letter also under its lowercase form)
-/// and how many of them are ASCII digits.
+/// The bytes some rule's needs mention, each given one bit of a `u64`; built
+/// once from the rule table.
+struct Tracked {
+    /// Byte → the bits it stands for: its own, and for an uppercase letter
+    /// also its lowercase form's.
+    held_by: [u64; 256],
+    /// Byte → its own bit (0 for an untracked byte).
+    own: [u64; 256],
+}
+
+static TRACKED: LazyLock<Tracked> =
+    LazyLock::new(|| Tracked::new(RULES.iter().map(|rule| &rule.needs)));
+
+impl Tracked {
+    fn new<'a>(needs: impl Iterator<Item = &'a Needs>) -> Self {
+        let mut own = [0u64; 256];
+        let mut next = 0u32;
+        for byte in needs.flat_map(|n| n.all.iter().chain(n.any)) {
+            let slot = &mut own[usize::from(*byte)];
+            if *slot == 0 {
+                assert!(
+                    next < u64::BITS,
+                    "rule needs mention over 64 distinct bytes"
+                );
+                *slot = 1 << next;
+                next += 1;
+            }
+        }
+        let mut held_by = own;
+        for upper in b'A'..=b'Z' {
+            held_by[usize::from(upper)] |= own[usize::from(upper.to_ascii_lowercase())];
+        }
+        Self { held_by, own }
+    }
+
+    /// The bits of `bytes`; `None` when one of them is untracked.
+    fn mask(&self, bytes: &[u8]) -> Option<u64> {
+        bytes.iter().try_fold(0, |mask, byte| {
+            let bit = self.own[usize::from(*byte)];
+            (bit != 0).then_some(mask | bit)
+        })
+    }
+}
+
+/// [`Needs`] as bit masks over the tracked bytes, worked out once per rule.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Screen {
+    all: u64,
+    any: u64,
+    digits: usize,
+}
+
+impl Screen {
+    /// The screen of a rule's needs.
+    ///
+    /// # Panics
+    /// If the needs mention a byte no rule of the table does (they are the
+    /// table's own needs; a test checks every rule).
+    pub(super) fn of(needs: &Needs) -> Self {
+        let tracked = &*TRACKED;
+        let mask = |bytes| tracked.mask(bytes).expect("rule needs are tracked");
+        Self {
+            all: mask(needs.all),
+            any: mask(needs.any),
+            digits: needs.digits,
+        }
+    }
+}
+
+/// Which tracked bytes a content holds (a letter need is met by either
+/// case) and how many of its bytes are ASCII digits.
 pub(super) struct Census {
-    present: [bool; 256],
+    held: u64,
     digits: usize,
 }
 
 impl Census {
-    /// One pass over `content`.
+    /// Two passes over `content`: a table lookup and an OR per byte in four
+    /// independent lanes, and a digit count the compiler vectorises (byte
+    /// counters over chunks short enough not to overflow).
     pub(super) fn of(content: &str) -> Self {
-        let mut present = [false; 256];
-        let mut digits = 0;
-        for &byte in content.as_bytes() {
-            present[usize::from(byte)] = true;
-            digits += usize::from(byte.is_ascii_digit());
+        let held_by = &TRACKED.held_by;
+        let bytes = content.as_bytes();
+        let mut lanes = [0u64; 4];
+        let mut quads = bytes.chunks_exact(4);
+        for quad in &mut quads {
+            lanes[0] |= held_by[usize::from(quad[0])];
+            lanes[1] |= held_by[usize::from(quad[1])];
+            lanes[2] |= held_by[usize::from(quad[2])];
+            lanes[3] |= held_by[usize::from(quad[3])];
         }
-        for upper in b'A'..=b'Z' {
-            if present[usize::from(upper)] {
-                present[usize::from(upper.to_ascii_lowercase())] = true;
-            }
+        let mut held = lanes[0] | lanes[1] | lanes[2] | lanes[3];
+        for byte in quads.remainder() {
+            held |= held_by[usize::from(*byte)];
         }
-        Self { present, digits }
+        let digits = bytes
+            .chunks(usize::from(u8::MAX))
+            .map(|chunk| {
+                let in_chunk: u8 = chunk.iter().map(|b| u8::from(b.is_ascii_digit())).sum();
+                usize::from(in_chunk)
+            })
+            .sum();
+        Self { held, digits }
     }
 
-    /// Whether a match with these needs could exist in the content.
-    pub(super) fn admits(&self, needs: &Needs) -> bool {
-        let has = |byte: &u8| self.present[usize::from(*byte)];
-        self.digits >= needs.digits
-            && needs.all.iter().all(has)
-            && (needs.any.is_empty() || needs.any.iter().any(has))
+    /// Whether a match screened by `screen` could exist in the content.
+    pub(super) fn admits(&self, screen: &Screen) -> bool {
+        self.digits >= screen.digits
+            && self.held & screen.all == screen.all
+            && (screen.any == 0 || self.held & screen.any != 0)
     }
 }
 
@@ -86,30 +170,66 @@ impl Census {
 mod tests {
     use super::*;
 
+    fn admits(content: &str, needs: Needs) -> bool {
+        Census::of(content).admits(&Screen::of(&needs))
+    }
+
     #[test]
     fn counts_digits_and_folds_letters() {
-        let census = Census::of("Call 415 or MAIL");
-        assert_eq!(census.digits, 3);
-        assert!(census.admits(&Needs::all(b"mail")));
-        assert!(census.admits(&Needs::all(b"MAIL")));
-        assert!(!census.admits(&Needs::all(b"c@")));
-        assert!(census.admits(&Needs::all(b"4").and_digits(3)));
-        assert!(!census.admits(&Needs::NOTHING.and_digits(4)));
+        assert_eq!(Census::of("Call 415 or MAIL 7").digits, 4);
+        assert!(admits("Call 415 or APIKEY", Needs::all(b"apiky")));
+        assert!(admits("apikey", Needs::all(b"apiky")));
+        assert!(!admits("apikey", Needs::all(b"@.")));
+        assert!(admits("x-4 1 5", Needs::all(b"-").and_digits(3)));
+        assert!(!admits("x-4 1 5", Needs::all(b"-").and_digits(4)));
+    }
+
+    #[test]
+    fn digits_are_counted_past_a_byte_counter() {
+        let content = "1".repeat(1000) + "x" + &"2".repeat(300);
+        assert_eq!(Census::of(&content).digits, 1300);
     }
 
     #[test]
     fn uppercase_needs_stay_case_sensitive() {
-        let census = Census::of("akia");
-        assert!(!census.admits(&Needs::all(b"AKI")));
-        assert!(census.admits(&Needs::all(b"aki")));
+        assert!(!admits("akia", Needs::all(b"AKI")));
+        assert!(admits("AKIA", Needs::all(b"AKI")));
     }
 
     #[test]
     fn any_needs_one_of_its_bytes() {
         let needs = Needs::all(b"a").and_any(b":=");
-        assert!(Census::of("a=b").admits(&needs));
-        assert!(Census::of("a: b").admits(&needs));
-        assert!(!Census::of("a b").admits(&needs));
-        assert!(Census::of("").admits(&Needs::NOTHING));
+        assert!(admits("a=b", needs));
+        assert!(admits("a: b", needs));
+        assert!(!admits("a b", needs));
+        assert!(admits("", Needs::NOTHING));
+    }
+
+    #[test]
+    fn every_byte_of_every_lane_counts() {
+        // Lengths around the four-byte lanes, the needed byte at each place.
+        for len in 1..12 {
+            for at in 0..len {
+                let mut content = vec![b'x'; len];
+                content[at] = b'@';
+                let content = String::from_utf8(content).unwrap();
+                assert!(admits(&content, Needs::all(b"@")), "{content:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_screens_each_of_its_bytes() {
+        let distinct = |bytes: &[u8]| {
+            let mut bytes = bytes.to_vec();
+            bytes.sort_unstable();
+            bytes.dedup();
+            bytes.len() as u32
+        };
+        for rule in RULES {
+            let screen = Screen::of(&rule.needs);
+            assert_eq!(screen.all.count_ones(), distinct(rule.needs.all));
+            assert_eq!(screen.any.count_ones(), distinct(rule.needs.any));
+        }
     }
 }

@@ -1,12 +1,13 @@
-//! The rule table's regexes, compiled once on first use: one regex per
-//! pattern rule ([`COMPILED`]) and one shared regex for all keyword lists
-//! ([`KEYWORDS`]).
+//! What is built once from the rule table on first use: one regex per
+//! pattern rule ([`COMPILED`]), one shared regex for all keyword lists
+//! ([`KEYWORDS`]) and each rule's needs as a bit mask ([`SCREENS`]).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::census::Screen;
 use super::rules::{Matcher, Rule};
 use super::table::RULES;
 
@@ -21,6 +22,10 @@ pub(super) struct Compiled {
 /// [`Matcher::Words`] rules, which share [`KEYWORDS`].
 pub(super) static COMPILED: LazyLock<Vec<Option<Compiled>>> =
     LazyLock::new(|| RULES.iter().map(compile).collect());
+
+/// Per rule, same index as [`RULES`]: its needs as a [`Screen`].
+pub(super) static SCREENS: LazyLock<Vec<Screen>> =
+    LazyLock::new(|| RULES.iter().map(|rule| Screen::of(&rule.needs)).collect());
 
 fn compile(rule: &Rule) -> Option<Compiled> {
     let (Matcher::Pattern(pattern) | Matcher::Folded(pattern)) = rule.matcher else {

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use regex::Match;
 
 use super::census::Census;
-use super::compiled::{COMPILED, Compiled, KEYWORDS};
+use super::compiled::{COMPILED, Compiled, KEYWORDS, SCREENS};
 use super::rules::{GroupSet, Matcher, Redaction};
 use super::table::RULES;
 use super::{Finding, MAX_FINDINGS};
@@ -55,10 +55,11 @@ fn scan_rules(content: &str, groups: GroupSet, census: Option<&Census>) -> Vec<F
         content,
         folded: None,
     };
-    let mut hits = Vec::new();
+    let mut hits = Vec::with_capacity(8);
     let mut keywords_enabled = false;
-    for (index, (rule, compiled)) in RULES.iter().zip(COMPILED.iter()).enumerate() {
-        if !groups.contains(rule.group) || census.is_some_and(|c| !c.admits(&rule.needs)) {
+    let rules = RULES.iter().zip(COMPILED.iter()).zip(SCREENS.iter());
+    for (index, ((rule, compiled), screen)) in rules.enumerate() {
+        if !groups.contains(rule.group) || census.is_some_and(|c| !c.admits(screen)) {
             continue;
         }
         match compiled {
@@ -200,8 +201,11 @@ pub(super) fn redact(text: &str) -> String {
     if count <= 2 {
         return "*".repeat(count);
     }
-    text.chars()
-        .enumerate()
-        .map(|(i, c)| if i == 0 || i == count - 1 { c } else { '*' })
-        .collect()
+    let mut masked = String::with_capacity(text.len());
+    masked.extend(
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| if i == 0 || i == count - 1 { c } else { '*' }),
+    );
+    masked
 }
