@@ -328,12 +328,13 @@ fn injected(id: &Identity, status: u16) -> Bytes {
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from(body),
-    )
-        .into_response()
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// A 200 whose body arrives in pieces spread evenly over `over`.

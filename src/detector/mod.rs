@@ -1,7 +1,7 @@
 //! One mock detector as an axum app: its shared state and its router.
 //!
 //! Handlers live in `handlers` (detection) and `admin` (runtime control);
-//! request parsing in `request`; per-request header overrides in
+//! request parsing in `request`; findings remembered per content in `memo`; per-request header overrides in
 //! `overrides`; bodies in `response` (the success body in `success`); deterministic findings in `findings`;
 //! acting out a plan in `act`; dispatching each request in `service`; the per-request metric series, looked up
 //! once, in `series`; the operations behind the admin API and the
@@ -12,6 +12,7 @@ mod admin;
 mod error;
 pub(crate) mod findings;
 mod handlers;
+mod memo;
 pub(crate) mod ops;
 mod overrides;
 mod request;
@@ -55,7 +56,7 @@ impl Snapshot {
             detector_type: profile.detector_type.clone(),
             version: profile.version.clone(),
             capabilities: profile.capabilities.clone(),
-            rules: findings::EnabledRules::for_capabilities(&profile.capabilities),
+            findings: Arc::new(memo::FindingsMemo::new(&profile.capabilities)),
             content_types: profile.content_types.clone(),
             fragments: success::BodyFragments::new(
                 &profile.detector_id,

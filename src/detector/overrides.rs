@@ -4,14 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 
 use crate::control::Imposed;
 use crate::profile::{Fault, FaultKind, FaultMenu, HangEnd, MsRange};
 
-const DELAY: &str = "x-mock-delay-ms";
-const FAULT: &str = "x-mock-fault";
-const STATUS: &str = "x-mock-status";
+// Constants rather than `&str`s: a lookup by `&str` parses the name first.
+const DELAY: HeaderName = HeaderName::from_static("x-mock-delay-ms");
+const FAULT: HeaderName = HeaderName::from_static("x-mock-fault");
+const STATUS: HeaderName = HeaderName::from_static("x-mock-status");
 
 /// Default hold of `X-Mock-Fault: hang` without `X-Mock-Delay-Ms`.
 const DEFAULT_HANG_MS: f64 = 30_000.0;
@@ -31,7 +32,7 @@ pub(crate) enum Requested {
 
 /// Reads the override headers. Bad values are an error message for a 400.
 pub(crate) fn read(headers: &HeaderMap, allowed: bool) -> Result<Requested, String> {
-    let get = |name: &str| {
+    let get = |name: HeaderName| {
         headers
             .get(name)
             .map(|v| v.to_str().unwrap_or("\u{fffd}").trim())

@@ -73,7 +73,8 @@ impl DetectRequest {
     fn from_raw(raw: RawRequest) -> Result<Self, ItemError> {
         let metadata = Value::Object(raw.metadata.unwrap_or_default());
         let nested = metadata
-            .pointer("/content_features/content_type")
+            .get("content_features")
+            .and_then(|features| features.get("content_type"))
             .and_then(Value::as_str)
             .map(str::to_owned);
         let content_type = raw.content_type.or(nested).unwrap_or_else(|| "text".into());

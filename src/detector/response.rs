@@ -1,6 +1,8 @@
 //! Answer bodies: the success body (written by `success`), batch
 //! envelopes and items, injected errors and the deliberately broken bodies.
 
+use std::io::Write;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
@@ -8,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::findings;
+use super::memo::FindingsMemo;
 use super::request::{DetectRequest, ItemError};
 use super::success;
 
@@ -20,8 +22,8 @@ pub(crate) struct Identity {
     pub(crate) detector_type: String,
     pub(crate) version: String,
     pub(crate) capabilities: Vec<String>,
-    /// The finding rules `capabilities` enable.
-    pub(crate) rules: findings::EnabledRules,
+    /// The findings of the rules `capabilities` enable, remembered per content.
+    pub(crate) findings: Arc<FindingsMemo>,
     pub(crate) content_types: Vec<String>,
     /// The success body's parts fixed by the above, escaped once.
     pub(crate) fragments: success::BodyFragments,
@@ -41,6 +43,16 @@ pub(crate) fn timestamp() -> String {
     timestamp_of(SystemTime::now())
 }
 
+/// [`timestamp()`] as a JSON string, written straight into `out`.
+pub(crate) fn write_timestamp(out: &mut Vec<u8>) {
+    // Digits, `-`, `:`, `.`, `T` and `Z` only: nothing to escape.
+    let _ = write!(
+        out,
+        "\"{}\"",
+        humantime::format_rfc3339_millis(SystemTime::now())
+    );
+}
+
 /// `at` as an RFC 3339 UTC timestamp with milliseconds.
 pub(crate) fn timestamp_of(at: SystemTime) -> String {
     humantime::format_rfc3339_millis(at).to_string()
@@ -52,7 +64,8 @@ pub(crate) fn success_bytes(id: &Identity, req: &DetectRequest, ctx: &AnswerCont
     Bytes::from(success_body(id, req, ctx, ctx.request_id, None))
 }
 
-/// Scans `req` with the profile's rules and writes its success body under
+/// Writes the success body of `req` (its findings remembered or scanned
+/// now) under
 /// `request_id`, with `"status"` when given (batch items).
 fn success_body(
     id: &Identity,
@@ -61,11 +74,11 @@ fn success_body(
     request_id: &str,
     status: Option<&'static str>,
 ) -> Vec<u8> {
-    let found = findings::scan(&req.content, id.rules);
+    let rendered = id.findings.rendered(&req.content);
     // A success body is about 700 bytes: one allocation, no regrowth.
     let mut out = Vec::with_capacity(1024);
     let answer = success::Answer {
-        findings: &found,
+        findings: &rendered,
         req,
         ctx,
         request_id,

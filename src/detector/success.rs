@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::findings::{self, Finding, Severity};
 use super::request::DetectRequest;
-use super::response::{AnswerContext, timestamp};
+use super::response::{AnswerContext, write_timestamp};
 
 /// The profile-fixed parts of a success body, escaped once.
 #[derive(Debug, Clone)]
@@ -61,10 +61,74 @@ struct Detection {
     severity: Severity,
 }
 
+/// The parts of a success body that depend on the content alone (its
+/// findings), rendered once per content and kept by
+/// [`FindingsMemo`](super::memo::FindingsMemo).
+#[derive(Debug)]
+pub(crate) struct RenderedFindings {
+    /// `<confidence>,"category":…,"subcategory":…,"severity":…,"findings":[…]`
+    verdict: Box<[u8]>,
+    /// `,"detections":[…],"overall_confidence":…,"total_findings":N`
+    detections: Box<[u8]>,
+}
+
+impl RenderedFindings {
+    /// Renders the findings of one content.
+    pub(crate) fn new(found: &[Finding]) -> Self {
+        let verdict = findings::verdict(found);
+        let mut head = Vec::with_capacity(128 + 160 * found.len());
+        value(&mut head, &verdict.confidence);
+        key(&mut head, "category");
+        value(&mut head, verdict.category);
+        key(&mut head, "subcategory");
+        value(&mut head, &verdict.subcategory);
+        key(&mut head, "severity");
+        value(&mut head, &verdict.severity);
+        key(&mut head, "findings");
+        value(&mut head, found);
+        let mut tail = Vec::with_capacity(96 + 96 * found.len());
+        key(&mut tail, "detections");
+        tail.push(b'[');
+        for (i, f) in found.iter().enumerate() {
+            if i > 0 {
+                tail.push(b',');
+            }
+            let detection = Detection {
+                category: f.category,
+                subcategory: f.subcategory,
+                confidence: f.confidence,
+                severity: f.severity,
+            };
+            value(&mut tail, &detection);
+        }
+        tail.push(b']');
+        key(&mut tail, "overall_confidence");
+        value(&mut tail, &verdict.confidence);
+        key(&mut tail, "total_findings");
+        value(&mut tail, &found.len());
+        Self {
+            verdict: head.into(),
+            detections: tail.into(),
+        }
+    }
+
+    /// Bytes held, for the memo's budget.
+    pub(crate) fn len(&self) -> usize {
+        self.verdict.len() + self.detections.len()
+    }
+
+    /// Both parts as text, for tests.
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> String {
+        let part = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("JSON is UTF-8");
+        part(&self.verdict) + &part(&self.detections)
+    }
+}
+
 /// What varies between the success bodies of one profile.
 #[derive(Debug)]
 pub(crate) struct Answer<'a> {
-    pub(crate) findings: &'a [Finding],
+    pub(crate) findings: &'a RenderedFindings,
     pub(crate) req: &'a DetectRequest,
     pub(crate) ctx: &'a AnswerContext<'a>,
     /// The request id reported (a batch item's own, else the request's).
@@ -75,18 +139,8 @@ pub(crate) struct Answer<'a> {
 
 /// Appends the success body of `answer` to `out`.
 pub(crate) fn write(out: &mut Vec<u8>, fragments: &BodyFragments, answer: &Answer<'_>) {
-    let found = answer.findings;
-    let verdict = findings::verdict(found);
     out.extend_from_slice(fragments.open.as_bytes());
-    value(out, &verdict.confidence);
-    key(out, "category");
-    value(out, verdict.category);
-    key(out, "subcategory");
-    value(out, &verdict.subcategory);
-    key(out, "severity");
-    value(out, &verdict.severity);
-    key(out, "findings");
-    value(out, found);
+    out.extend_from_slice(&answer.findings.verdict);
     out.extend_from_slice(fragments.metadata.as_bytes());
     value(out, &answer.ctx.seq);
     key(out, "correlation_id");
@@ -101,28 +155,10 @@ pub(crate) fn write(out: &mut Vec<u8>, fragments: &BodyFragments, answer: &Answe
     out.extend_from_slice(fragments.identity.as_bytes());
     value(out, answer.request_id);
     key(out, "timestamp");
-    value(out, &timestamp());
+    write_timestamp(out);
     key(out, "content_type");
     value(out, &answer.req.content_type);
-    key(out, "detections");
-    out.push(b'[');
-    for (i, f) in found.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let detection = Detection {
-            category: f.category,
-            subcategory: f.subcategory,
-            confidence: f.confidence,
-            severity: f.severity,
-        };
-        value(out, &detection);
-    }
-    out.push(b']');
-    key(out, "overall_confidence");
-    value(out, &verdict.confidence);
-    key(out, "total_findings");
-    value(out, &found.len());
+    out.extend_from_slice(&answer.findings.detections);
     if let Some(status) = answer.status {
         key(out, "status");
         value(out, status);
@@ -232,6 +268,7 @@ mod tests {
             for (content, content_type) in contents {
                 let req = request(content, content_type);
                 let found = findings::scan(&req.content, rules);
+                let rendered = RenderedFindings::new(&found);
                 for (correlation_id, delay_ms, seq) in contexts {
                     for status in [None, Some("success")] {
                         let ctx = AnswerContext {
@@ -241,7 +278,7 @@ mod tests {
                             delay_ms,
                         };
                         let answer = Answer {
-                            findings: &found,
+                            findings: &rendered,
                             req: &req,
                             ctx: &ctx,
                             request_id: ctx.request_id,
