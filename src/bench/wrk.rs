@@ -41,6 +41,34 @@ pub(crate) fn script(body: &str) -> String {
     )
 }
 
+/// The Lua script that POSTs `count` different bodies in turn: `template`
+/// with `placeholder` replaced by 1, 2, … `count`, formatted once in
+/// `init` so that each request costs wrk a table lookup.
+pub(crate) fn cycling_script(template: &str, placeholder: &str, count: usize) -> String {
+    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+    let (template, placeholder) = (quote(template), quote(placeholder));
+    format!(
+        "wrk.method = \"POST\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         local template = {template}\n\
+         local placeholder = {placeholder}\n\
+         local count = {count}\n\
+         local requests = {{}}\n\
+         local sent = 0\n\
+         function init(args)\n\
+         \x20 for n = 1, count do\n\
+         \x20   local at = string.find(template, placeholder, 1, true)\n\
+         \x20   local body = string.sub(template, 1, at - 1) .. n .. string.sub(template, at + #placeholder)\n\
+         \x20   requests[n] = wrk.format(nil, nil, nil, body)\n\
+         \x20 end\n\
+         end\n\
+         function request()\n\
+         \x20 sent = sent % count + 1\n\
+         \x20 return requests[sent]\n\
+         end\n"
+    )
+}
+
 /// One wrk run's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WrkRun {

@@ -26,6 +26,17 @@ pub(crate) fn detect_body() -> String {
     serde_json::json!({ "content": CONTENT, "content_type": "text" }).to_string()
 }
 
+/// Marks where [`distinct_detect_body`] numbers its contents.
+pub(crate) const TICKET_PLACEHOLDER: &str = "TICKET_NUMBER";
+
+/// [`detect_body`] with the content prefixed by a ticket number to fill in
+/// at [`TICKET_PLACEHOLDER`], so that every number gives a different
+/// content (with no more digits than phone or card rules would need).
+pub(crate) fn distinct_detect_body() -> String {
+    let content = format!("Ticket {TICKET_PLACEHOLDER}. {CONTENT}");
+    serde_json::json!({ "content": content, "content_type": "text" }).to_string()
+}
+
 /// A profile with a fixed latency and no faults.
 pub(crate) fn fixed_profile(name: &str, ms: f64) -> Result<DetectorProfile, String> {
     DetectorProfile::from_toml_str(&format!(

@@ -1,5 +1,6 @@
 //! Case 1 — throughput: a zero-latency detector answering `/detect` with a
-//! realistic 300-byte content at 64 connections, against the baseline's
+//! realistic 300-byte content at 64 connections (the same content on every
+//! request, as a load test sends its payloads), against the baseline's
 //! fixed answer. Rounds alternate baseline and mockdet so slow drift of a
 //! noisy machine hits both; each side's median round is reported, with the
 //! server's CPU use (near 1.0 means the server, not the client, was the
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{Bench, detect_body, fixed_profile};
+use super::{Bench, TICKET_PLACEHOLDER, detect_body, distinct_detect_body, fixed_profile};
 use crate::bench::client::{ClosedLoop, Shot, closed_loop};
 use crate::bench::process::Server;
 use crate::bench::report::{On, Target};
@@ -43,10 +44,17 @@ fn median(values: &mut [f64]) -> f64 {
     percentile(values, 0.5)
 }
 
-/// Runs the case and adds its figure. Two more mockdet variants run in the
-/// same rounds as context — the same profile without finding rules, and
-/// one whose every answer is an empty 200 — so the report shows what the
-/// findings and building the answer cost next to the rest of the path.
+/// How many different contents the distinct-contents variant cycles
+/// through: several times what a detector's findings memo holds, so that
+/// nearly every request misses it.
+const DISTINCT_CONTENTS: usize = 8192;
+
+/// Runs the case and adds its figure. More mockdet variants run in the same
+/// rounds as context: the same profile without finding rules, one whose
+/// every answer is an empty 200 — so the report shows what the findings and
+/// building the answer cost next to the rest of the path — and, with wrk,
+/// the same profile sent a different content on every request (its findings
+/// memo missing), the figure for traffic that never repeats a content.
 pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     let baseline = bench.baseline(0, 1).await?;
     let mockdet = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
@@ -59,22 +67,40 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     let script = bench
         .scratch
         .write("post.lua", &wrk::script(&detect_body()))?;
-    let mut sides: [Side; 4] = Default::default();
-    let servers = [
-        (&baseline, "baseline0"),
-        (&mockdet, "zero"),
-        (&no_rules, "zero"),
-        (&empty, "zero"),
+    let distinct = if bench.use_wrk {
+        let server = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
+        let lua = wrk::cycling_script(
+            &distinct_detect_body(),
+            TICKET_PLACEHOLDER,
+            DISTINCT_CONTENTS,
+        );
+        Some((server, bench.scratch.write("distinct.lua", &lua)?))
+    } else {
+        None
+    };
+    let mut sides: [Side; 5] = Default::default();
+    let mut servers = vec![
+        (&baseline, "baseline0", script.as_path()),
+        (&mockdet, "zero", &script),
+        (&no_rules, "zero", &script),
+        (&empty, "zero", &script),
     ];
+    if let Some((server, lua)) = &distinct {
+        servers.push((server, "zero", lua));
+    }
     for _ in 0..bench.settings.throughput_rounds {
-        for (side, (server, listener)) in sides.iter_mut().zip(servers) {
-            round(bench, server, listener, &script, side).await?;
+        for (side, (server, listener, script)) in sides.iter_mut().zip(&servers) {
+            round(bench, server, listener, script, side).await?;
         }
     }
+    drop(servers);
     for server in [baseline, mockdet, no_rules, empty] {
         server.stop().await;
     }
-    let [mut base, mut mock, mut no_rules, mut empty] = sides;
+    if let Some((server, _)) = distinct {
+        server.stop().await;
+    }
+    let [mut base, mut mock, mut no_rules, mut empty, mut distinct] = sides;
     let connections = bench.settings.throughput_connections;
     let base_rate = base.median_rate();
     let r = &mut bench.report;
@@ -89,10 +115,15 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     r.note("throughput.baseline.server_cpu", base.median_cpu());
     r.note("throughput.mockdet.errors", mock.errors as f64);
     r.note("throughput.baseline.errors", base.errors as f64);
-    for (key, side) in [("no_rules", &mut no_rules), ("empty_answer", &mut empty)] {
+    let mut variants = vec![("no_rules", &mut no_rules), ("empty_answer", &mut empty)];
+    if !distinct.rates.is_empty() {
+        variants.push(("distinct_contents", &mut distinct));
+    }
+    for (key, side) in variants {
         let rate = side.median_rate();
         r.note(format!("throughput.{key}.rps"), rate);
         r.note(format!("throughput.{key}.ratio"), rate / base_rate);
+        r.note(format!("throughput.{key}.server_cpu"), side.median_cpu());
         r.note(format!("throughput.{key}.errors"), side.errors as f64);
     }
     Ok(())
@@ -166,6 +197,27 @@ async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_distinct_contents_script_numbers_each_body() {
+        let lua = wrk::cycling_script(
+            &distinct_detect_body(),
+            TICKET_PLACEHOLDER,
+            DISTINCT_CONTENTS,
+        );
+        assert!(lua.contains("local count = 8192\n"), "{lua}");
+        assert!(lua.contains("Ticket TICKET_NUMBER. Hello team"), "{lua}");
+        assert!(lua.contains("function request()"), "{lua}");
+        // The numbered content is still valid JSON with a fresh content.
+        let body = distinct_detect_body().replace(TICKET_PLACEHOLDER, "8191");
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            value["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Ticket 8191. ")
+        );
+    }
 
     #[test]
     fn the_context_variants_validate_and_differ_only_as_named() {
