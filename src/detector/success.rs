@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::findings::{self, Finding, Severity};
+use super::findings::{self, Finding};
 use super::request::DetectRequest;
 use super::response::{AnswerContext, write_timestamp};
 
@@ -52,76 +52,73 @@ impl BodyFragments {
     }
 }
 
-/// The seed mock's per-finding entry.
-#[derive(Debug, Serialize)]
-struct Detection {
-    category: &'static str,
-    subcategory: &'static str,
-    confidence: f64,
-    severity: Severity,
-}
-
 /// The parts of a success body that depend on the content alone (its
 /// findings), rendered once per content and kept by
 /// [`FindingsMemo`](super::memo::FindingsMemo).
 #[derive(Debug)]
 pub(crate) struct RenderedFindings {
+    /// Both parts, one after the other:
     /// `<confidence>,"category":…,"subcategory":…,"severity":…,"findings":[…]`
-    verdict: Box<[u8]>,
-    /// `,"detections":[…],"overall_confidence":…,"total_findings":N`
-    detections: Box<[u8]>,
+    /// then `,"detections":[…],"overall_confidence":…,"total_findings":N`.
+    bytes: Vec<u8>,
+    /// Where the second part starts.
+    split: usize,
 }
 
 impl RenderedFindings {
     /// Renders the findings of one content.
     pub(crate) fn new(found: &[Finding]) -> Self {
         let verdict = findings::verdict(found);
-        let mut head = Vec::with_capacity(128 + 160 * found.len());
-        value(&mut head, &verdict.confidence);
-        key(&mut head, "category");
-        value(&mut head, verdict.category);
-        key(&mut head, "subcategory");
-        value(&mut head, &verdict.subcategory);
-        key(&mut head, "severity");
-        value(&mut head, &verdict.severity);
-        key(&mut head, "findings");
-        value(&mut head, found);
-        let mut tail = Vec::with_capacity(96 + 96 * found.len());
-        key(&mut tail, "detections");
-        tail.push(b'[');
-        for (i, f) in found.iter().enumerate() {
-            if i > 0 {
-                tail.push(b',');
-            }
-            let detection = Detection {
-                category: f.category,
-                subcategory: f.subcategory,
-                confidence: f.confidence,
-                severity: f.severity,
-            };
-            value(&mut tail, &detection);
+        let mut out = Vec::with_capacity(224 + 256 * found.len());
+        value(&mut out, &verdict.confidence);
+        key(&mut out, "category");
+        string(&mut out, verdict.category);
+        key(&mut out, "subcategory");
+        match verdict.subcategory {
+            Some(subcategory) => string(&mut out, subcategory),
+            None => out.extend_from_slice(b"null"),
         }
-        tail.push(b']');
-        key(&mut tail, "overall_confidence");
-        value(&mut tail, &verdict.confidence);
-        key(&mut tail, "total_findings");
-        value(&mut tail, &found.len());
-        Self {
-            verdict: head.into(),
-            detections: tail.into(),
-        }
+        key(&mut out, "severity");
+        string(&mut out, verdict.severity.as_str());
+        key(&mut out, "findings");
+        list(&mut out, found, |out, f| {
+            labels(out, f);
+            key(out, "start");
+            value(out, &f.start);
+            key(out, "end");
+            value(out, &f.end);
+            key(out, "text");
+            string(out, &f.text);
+        });
+        let split = out.len();
+        key(&mut out, "detections");
+        list(&mut out, found, labels);
+        key(&mut out, "overall_confidence");
+        value(&mut out, &verdict.confidence);
+        key(&mut out, "total_findings");
+        value(&mut out, &found.len());
+        Self { bytes: out, split }
+    }
+
+    /// `<confidence>,"category":…,"findings":[…]`
+    fn verdict(&self) -> &[u8] {
+        &self.bytes[..self.split]
+    }
+
+    /// `,"detections":[…],"overall_confidence":…,"total_findings":N`
+    fn detections(&self) -> &[u8] {
+        &self.bytes[self.split..]
     }
 
     /// Bytes held, for the memo's budget.
     pub(crate) fn len(&self) -> usize {
-        self.verdict.len() + self.detections.len()
+        self.bytes.capacity()
     }
 
     /// Both parts as text, for tests.
     #[cfg(test)]
     pub(crate) fn text(&self) -> String {
-        let part = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("JSON is UTF-8");
-        part(&self.verdict) + &part(&self.detections)
+        String::from_utf8(self.bytes.clone()).expect("JSON is UTF-8")
     }
 }
 
@@ -140,7 +137,7 @@ pub(crate) struct Answer<'a> {
 /// Appends the success body of `answer` to `out`.
 pub(crate) fn write(out: &mut Vec<u8>, fragments: &BodyFragments, answer: &Answer<'_>) {
     out.extend_from_slice(fragments.open.as_bytes());
-    out.extend_from_slice(&answer.findings.verdict);
+    out.extend_from_slice(answer.findings.verdict());
     out.extend_from_slice(fragments.metadata.as_bytes());
     value(out, &answer.ctx.seq);
     key(out, "correlation_id");
@@ -158,12 +155,53 @@ pub(crate) fn write(out: &mut Vec<u8>, fragments: &BodyFragments, answer: &Answe
     write_timestamp(out);
     key(out, "content_type");
     value(out, &answer.req.content_type);
-    out.extend_from_slice(&answer.findings.detections);
+    out.extend_from_slice(answer.findings.detections());
     if let Some(status) = answer.status {
         key(out, "status");
         value(out, status);
     }
     out.push(b'}');
+}
+
+/// `[{…},{…}]`, each object opened by `entry` and closed here.
+fn list(out: &mut Vec<u8>, found: &[Finding], entry: impl Fn(&mut Vec<u8>, &Finding)) {
+    out.push(b'[');
+    for (i, f) in found.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        entry(out, f);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// `{"category":…,"subcategory":…,"confidence":…,"severity":…` — a
+/// detection (closed by the caller), and the start of a finding.
+fn labels(out: &mut Vec<u8>, f: &Finding) {
+    out.extend_from_slice(b"{\"category\":");
+    string(out, f.category);
+    key(out, "subcategory");
+    string(out, f.subcategory);
+    key(out, "confidence");
+    value(out, &f.confidence);
+    key(out, "severity");
+    string(out, f.severity.as_str());
+}
+
+/// A JSON string: copied between quotes when nothing in it needs escaping
+/// (rule labels, masked text), else written by serde_json.
+fn string(out: &mut Vec<u8>, text: &str) {
+    let plain = text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        value(out, text);
+    }
 }
 
 /// `,"name":` — for the fixed ASCII key names of this module.

@@ -47,7 +47,7 @@ fn median(values: &mut [f64]) -> f64 {
 /// How many different contents the distinct-contents variant cycles
 /// through: several times what a detector's findings memo holds, so that
 /// nearly every request misses it.
-const DISTINCT_CONTENTS: usize = 8192;
+const DISTINCT_CONTENTS: usize = 32_768;
 
 /// Runs the case and adds its figure. More mockdet variants run in the same
 /// rounds as context: the same profile without finding rules, one whose
@@ -205,17 +205,17 @@ mod tests {
             TICKET_PLACEHOLDER,
             DISTINCT_CONTENTS,
         );
-        assert!(lua.contains("local count = 8192\n"), "{lua}");
+        assert!(lua.contains("local count = 32768\n"), "{lua}");
         assert!(lua.contains("Ticket TICKET_NUMBER. Hello team"), "{lua}");
         assert!(lua.contains("function request()"), "{lua}");
         // The numbered content is still valid JSON with a fresh content.
-        let body = distinct_detect_body().replace(TICKET_PLACEHOLDER, "8191");
+        let body = distinct_detect_body().replace(TICKET_PLACEHOLDER, "32768");
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert!(
             value["content"]
                 .as_str()
                 .unwrap()
-                .starts_with("Ticket 8191. ")
+                .starts_with("Ticket 32768. ")
         );
     }
 

@@ -66,6 +66,18 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The lowercase name it is serialised as.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
 /// One rule match in the content.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {

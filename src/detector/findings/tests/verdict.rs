@@ -63,3 +63,18 @@ fn severity_serialises_lowercase() {
         serde_json::json!({"category": "clean", "subcategory": null, "confidence": 0.95, "severity": "low"})
     );
 }
+
+#[test]
+fn severity_names_are_their_serialised_form() {
+    for severity in [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ] {
+        assert_eq!(
+            serde_json::to_string(&severity).unwrap(),
+            format!("\"{}\"", severity.as_str())
+        );
+    }
+}
