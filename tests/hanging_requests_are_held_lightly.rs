@@ -7,10 +7,44 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, fleet_of, profile};
+use common::{client, fleet_of, get_text, profile};
 use mockdet::Fleet;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+/// A raw HTTP/1.1 `POST /detect`, for clients that must be able to walk away.
+fn raw_detect() -> String {
+    let body = r#"{"content":"hello","content_type":"text"}"#;
+    format!(
+        "POST /detect HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The detector's `mockdet_in_flight_requests`, read from its `/metrics`.
+async fn in_flight(client: &reqwest::Client, metrics_url: &str) -> f64 {
+    get_text(client, metrics_url)
+        .await
+        .lines()
+        .find(|line| line.starts_with("mockdet_in_flight_requests{"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// Polls the in-flight gauge until `done` holds, failing after five seconds.
+async fn wait_for_in_flight(client: &reqwest::Client, metrics_url: &str, done: fn(f64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = in_flight(client, metrics_url).await;
+        if done(now) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "in flight: {now}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 fn hang(ms: f64, then: &str) -> String {
     format!(
@@ -58,14 +92,8 @@ async fn a_held_504_carries_the_usual_headers_and_is_journaled_after_the_hold() 
 async fn a_client_that_leaves_ends_its_hold_and_the_request_is_journaled() {
     let fleet = fleet_of(profile("left", 0.0, &hang(30_000.0, "close"))).await;
     let addr = fleet.url("left").trim_start_matches("http://").to_owned();
-    let body = r#"{"content":"hello","content_type":"text"}"#;
-    let request = format!(
-        "POST /detect HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
     let mut stream = TcpStream::connect(&addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(raw_detect().as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(
         fleet.detector("left").journal().is_empty(),
@@ -100,12 +128,7 @@ async fn many_held_requests_leave_the_detector_answering() {
         .await
         .unwrap();
     let addr = fleet.url("held").trim_start_matches("http://").to_owned();
-    let body = r#"{"content":"hello","content_type":"text"}"#;
-    let request = format!(
-        "POST /detect HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let request = raw_detect();
     let mut streams = Vec::new();
     for _ in 0..200 {
         let mut stream = TcpStream::connect(&addr).await.unwrap();
@@ -114,31 +137,8 @@ async fn many_held_requests_leave_the_detector_answering() {
     }
     let client = client();
     let metrics_url = format!("{}/metrics", fleet.url("held"));
-    let in_flight = || async {
-        let text = client
-            .get(&metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find(|line| line.starts_with("mockdet_in_flight_requests{"))
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|value| value.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     // Held requests still count as in flight.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while in_flight().await < 200.0 {
-        assert!(
-            Instant::now() < deadline,
-            "in flight: {}",
-            in_flight().await
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_in_flight(&client, &metrics_url, |n| n >= 200.0).await;
     let health = client
         .get(format!("{}/health", fleet.url("held")))
         .send()
@@ -149,15 +149,7 @@ async fn many_held_requests_leave_the_detector_answering() {
     assert_eq!(answered.status(), 200);
     drop(streams);
     // Clients that leave end their holds, and the gauge comes back down.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while in_flight().await > 0.0 {
-        assert!(
-            Instant::now() < deadline,
-            "in flight: {}",
-            in_flight().await
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_in_flight(&client, &metrics_url, |n| n <= 0.0).await;
     assert_eq!(fleet.detector("held").journal().len(), 200);
     fleet.shutdown().await;
 }

@@ -29,11 +29,15 @@ pub(crate) async fn available() -> bool {
     )
 }
 
+/// `text` as a Lua string literal: a JSON string literal is one for the
+/// ASCII bodies used here (the escapes \" \\ \n \t coincide).
+fn lua_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
 /// The Lua script that makes every wrk request a JSON POST of `body`.
 pub(crate) fn script(body: &str) -> String {
-    let quoted = serde_json::Value::String(body.to_owned()).to_string();
-    // A JSON string literal is a valid Lua string literal for the ASCII
-    // bodies used here (escapes \" \\ \n \t coincide).
+    let quoted = lua_string(body);
     format!(
         "wrk.method = \"POST\"\n\
          wrk.headers[\"Content-Type\"] = \"application/json\"\n\
@@ -45,8 +49,7 @@ pub(crate) fn script(body: &str) -> String {
 /// with `placeholder` replaced by 1, 2, … `count`, formatted once in
 /// `init` so that each request costs wrk a table lookup.
 pub(crate) fn cycling_script(template: &str, placeholder: &str, count: usize) -> String {
-    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
-    let (template, placeholder) = (quote(template), quote(placeholder));
+    let (template, placeholder) = (lua_string(template), lua_string(placeholder));
     format!(
         "wrk.method = \"POST\"\n\
          wrk.headers[\"Content-Type\"] = \"application/json\"\n\

@@ -2,8 +2,11 @@
 //! fixed by the profile; serde escapes every one of them again on every
 //! answer, which the throughput benchmark's profile showed as a large share
 //! of building the answer. [`BodyFragments`] escapes the fixed parts once per
-//! profile and [`write`] puts the per-answer values between them, through
-//! serde_json (so escaping and number formatting are serde_json's own).
+//! profile, [`RenderedFindings`] the parts that depend on the content alone
+//! (kept per content by the findings memo), and [`write`] puts the
+//! per-answer values between them. Strings that need escaping and all
+//! numbers go through serde_json (so escaping and number formatting are
+//! serde_json's own).
 //!
 //! The body carries two field sets at once — the contract's
 //! `DetectorResult` and the seed mock's shape — so either kind of client

@@ -46,6 +46,18 @@ pub async fn detect(client: &reqwest::Client, url: &str) -> reqwest::Result<reqw
         .await
 }
 
+/// GETs `url` and returns the answer's text.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("the request is answered")
+        .text()
+        .await
+        .expect("the answer is text")
+}
+
 /// GETs `url` and decodes the JSON answer.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client

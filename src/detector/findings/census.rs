@@ -1,5 +1,5 @@
-//! Skipping rules that cannot match: one pass over the content records which
-//! bytes it holds and how many ASCII digits ([`Census`]); each rule names
+//! Skipping rules that cannot match: a census of the content records which
+//! of the bytes rules need it holds and how many ASCII digits ([`Census`]); each rule names
 //! what any match of it must contain ([`Needs`]). A rule whose needs are not
 //! met is not run at all, so prose without digits never pays for the phone,
 //! SSN and card regexes, and content without `:` or `=` never for the

@@ -12,7 +12,7 @@
 //!
 //! Cost: [`scan()`] runs on every request of a load-tested server. Which
 //! rules a detector runs is worked out once per profile ([`EnabledRules`]);
-//! one pass over the content counts its bytes and digits, and rules whose
+//! a census of the content records its needed bytes and digits, and rules whose
 //! necessary bytes are absent are skipped (`census`). Regexes are
 //! compiled once ([`LazyLock`](std::sync::LazyLock)); the `regex` crate guarantees linear-time
 //! matching and each rule stops after [`MAX_FINDINGS`] matches. Patterns use
