@@ -30,21 +30,19 @@
 //! # }
 //! ```
 
-pub mod bench;
-pub mod cli;
-pub mod control;
+mod control;
 mod detector;
-pub mod fleet;
+mod fleet;
 mod metrics;
-pub mod orchestrator;
-pub mod perf;
 pub mod profile;
-pub mod sampling;
+mod sampling;
 
 pub use control::journal::JournalEntry;
-pub use control::spec::{
-    BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
-};
 pub use control::{ControlError, ScriptStatus};
 pub use fleet::{DetectorHandle, Fleet, FleetBuilder, FleetError};
+pub use profile::{
+    BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
+};
 pub use profile::{DetectorProfile, ProfileError};
+pub use sampling::latency::ks_statistic;
+pub use sampling::{Fate, Forecast};

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::binomial_tolerance;
 use futures_util::{StreamExt, stream};
+use mockdet::profile::LatencySpec;
 use mockdet::profile::MsRange;
-use mockdet::sampling::latency::LatencySpec;
 use mockdet::{DetectorProfile, Fleet};
 
 const REQUESTS: usize = 2_000;

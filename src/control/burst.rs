@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
-use super::spec::ReadyBursts;
+use crate::sampling::ReadyBursts;
 use crate::sampling::rng::SeedKey;
 
 /// How many recent states are kept for requests that ask out of order.

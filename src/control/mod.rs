@@ -11,43 +11,24 @@
 
 mod burst;
 pub(crate) mod journal;
-pub(crate) mod spec;
+mod ready;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::Rng;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::profile::{Behaviour, Fault, FaultMenu, FieldError, HangEnd, MsRange};
-use crate::sampling::latency::Latency;
+use crate::profile::{Fault, FieldError, HangEnd, MsRange, Outage, OutageMode, Script};
 use crate::sampling::rng::SeedKey;
+use crate::sampling::{Behaviour, Imposed};
 use burst::BurstChain;
-use spec::{Outage, OutageMode, ReadyPhase, Script};
+use ready::ReadyPhase;
 
 /// Salts that key control's generators apart from the requests' own.
 const WINDOW_SALT: u64 = 0x6f75_7461_6765_2121;
 const BURST_SALT: u64 = 0x6275_7273_7473_2121;
-
-/// What runtime control imposes on one request.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Imposed {
-    /// A fault replacing whatever the profile's menu would pick.
-    pub(crate) fault: Option<Fault>,
-    /// Act the fault out at once instead of after the sampled latency.
-    pub(crate) immediate: bool,
-    /// A fault menu replacing the profile's (script phase, burst).
-    pub(crate) menu: Option<Arc<FaultMenu>>,
-    /// A latency model replacing the profile's (script phase).
-    pub(crate) latency: Option<Arc<Latency>>,
-    /// Added to the sampled latency (a `slow` outage).
-    pub(crate) extra_delay: Duration,
-    /// An exact latency (a per-request header).
-    pub(crate) delay: Option<Duration>,
-    /// Where the imposition came from, for the journal.
-    pub(crate) source: Option<&'static str>,
-}
 
 /// An outage window, open from `from` until `until`.
 #[derive(Debug, Clone)]

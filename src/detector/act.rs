@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use super::DetectorState;
+use super::clock::sleep_until;
+use super::conn::{Abort, ConnControl, HoldPlan};
 use super::error::ApiError;
 use super::response::{self, Identity};
 use crate::control::journal::Stored;
-use crate::fleet::clock::sleep_until;
-use crate::fleet::conn::{Abort, ConnControl, HoldPlan};
 use crate::profile::HangEnd;
 use crate::sampling::{Plan, PlannedFault};
 

@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 use super::DetectorState;
 use super::error::ApiError;
 use crate::control::ControlError;
-use crate::control::spec::{NextFaults, Outage, Script};
 use crate::profile::{DetectorProfile, ProfileError};
+use crate::profile::{NextFaults, Outage, Script};
 
 /// Largest admin request body.
 const ADMIN_BODY_LIMIT: usize = 1024 * 1024;

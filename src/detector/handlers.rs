@@ -15,14 +15,14 @@ use http_body_util::Collected;
 use serde_json::json;
 
 use super::act::{Endpoint, InFlight, Incoming, Note, act};
+use super::conn::Arrival;
 use super::error::ApiError;
 use super::overrides::{self, Requested};
 use super::request::{DetectRequest, ItemError, batch_items, decode_json};
 use super::response::{self, AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
-use crate::control::Imposed;
-use crate::fleet::conn::Arrival;
 use crate::sampling;
+use crate::sampling::Imposed;
 
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -9,6 +9,8 @@
 
 mod act;
 mod admin;
+mod clock;
+pub(crate) mod conn;
 mod error;
 pub(crate) mod findings;
 mod handlers;
@@ -32,7 +34,8 @@ use tokio::time::Instant;
 use crate::control::Control;
 use crate::control::journal::Journal;
 use crate::metrics::Metrics;
-use crate::profile::{Behaviour, DetectorProfile, ProfileError};
+use crate::profile::{DetectorProfile, ProfileError};
+use crate::sampling::Behaviour;
 use crate::sampling::rng::SeedKey;
 
 pub(crate) use admin::AdminAccess;
@@ -49,7 +52,7 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     pub(crate) fn new(profile: DetectorProfile) -> Result<Self, ProfileError> {
-        let behaviour = profile.behaviour(&format!("profile `{}`", profile.name))?;
+        let behaviour = profile.behaviour(&profile.origin())?;
         let identity = Identity {
             name: profile.name.clone(),
             detector_id: profile.detector_id.clone(),

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 
 use super::{DetectorState, Snapshot};
 use crate::control::ControlError;
-use crate::control::spec::{NextFaults, Outage, Script};
 use crate::profile::{DetectorProfile, ProfileError};
+use crate::profile::{NextFaults, Outage, Script};
 
 impl DetectorState {
     fn changed(&self, action: &str) {

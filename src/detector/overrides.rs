@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName};
 
-use crate::control::Imposed;
 use crate::profile::{Fault, FaultKind, FaultMenu, HangEnd, MsRange};
+use crate::sampling::Imposed;
 
 // Constants rather than `&str`s: a lookup by `&str` parses the name first.
 const DELAY: HeaderName = HeaderName::from_static("x-mock-delay-ms");

@@ -19,8 +19,8 @@ use tower::ServiceExt;
 
 use super::DetectorState;
 use super::act::Endpoint;
+use super::conn::Arrival;
 use super::handlers::{self, X_CORRELATION_ID, X_REQUEST_ID};
-use crate::fleet::conn::Arrival;
 
 /// One detector as its server sees it: its state, for the direct path, and
 /// its router, for the rest.

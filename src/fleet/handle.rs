@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use crate::control::journal::JournalEntry;
-use crate::control::spec::{NextFaults, Outage, Script};
 use crate::control::{ControlError, ScriptStatus};
 use crate::detector::DetectorState;
 use crate::profile::{DetectorProfile, FaultSpec, ProfileError};
+use crate::profile::{NextFaults, Outage, Script};
 
 /// Controls one detector of a running [`Fleet`](crate::Fleet); get one from
 /// [`Fleet::detector`](crate::Fleet::detector).

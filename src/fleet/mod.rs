@@ -16,13 +16,10 @@
 //! # }
 //! ```
 
-pub(crate) mod clock;
-pub(crate) mod conn;
 mod handle;
 mod server;
 
 pub use handle::DetectorHandle;
-pub(crate) use server::bind as bind_listener;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::conn::{Abort, Arrival, ConnControl};
 use crate::detector::DetectorService;
+use crate::detector::conn::{Abort, Arrival, ConnControl};
 
 /// Pending-connection queue length. tokio's default (1024 via std, 128 on
 /// some kernels' somaxconn) overflows when a thousand clients connect at

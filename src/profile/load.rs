@@ -9,7 +9,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml, Yaml};
 
-use super::{DetectorProfile, ProfileError};
+use super::{DetectorProfile, Origin, ProfileError};
 
 /// Names of the built-in profiles, in fleet order.
 pub const BUILTIN_NAMES: [&str; 5] = ["success", "variable", "failing", "timeout", "batch"];
@@ -52,7 +52,10 @@ impl DetectorProfile {
             .collect()
     }
 
-    /// Loads a profile file, TOML or YAML by extension.
+    /// Loads a profile file, TOML or YAML by extension. Unknown fields and
+    /// wrong types are rejected here; values (ranges, probabilities) are
+    /// checked once, by [`validate`](Self::validate) or when a fleet starts,
+    /// and those errors name this file and the field.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let path = path.as_ref();
         // figment treats a missing file as empty; a user who names a file
@@ -102,11 +105,13 @@ fn load(figment: Figment, origin: &str) -> Result<DetectorProfile, ProfileError>
         message: e.to_string(),
     };
     let name: String = figment.extract_inner("name").map_err(parse)?;
-    let profile: DetectorProfile = figment
+    let mut profile: DetectorProfile = figment
         .merge(Env::prefixed(&env_prefix(&name)).split("__"))
         .extract()
         .map_err(parse)?;
-    profile.behaviour(origin)?;
+    // Values are checked once, when a detector is built from the profile
+    // (or by `validate`); errors then name this origin.
+    profile.origin = Origin(Some(origin.to_owned()));
     Ok(profile)
 }
 
@@ -145,6 +150,20 @@ mod tests {
             err.contains("inline profile") && err.contains("latnecy"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_bad_value_is_named_with_its_file_when_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "bad.toml",
+                "name = \"bad\"\ndetector_id = \"b\"\nport = 1\n[latency]\nmodel = \"uniform\"\nmin = 5.0\nmax = 1.0\n",
+            )?;
+            let profile = DetectorProfile::from_path("bad.toml").expect("parses");
+            let err = profile.validate().unwrap_err().to_string();
+            assert!(err.contains("bad.toml") && err.contains("latency"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

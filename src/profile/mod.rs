@@ -8,23 +8,26 @@
 //! types once, so no request ever re-parses or re-checks configuration.
 
 mod batch;
+mod control;
 mod error;
 mod fault;
+mod latency;
 mod load;
 
 pub use batch::{BatchLatency, BatchSpec};
+pub use control::{
+    BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
+};
 pub use error::ProfileError;
 pub use fault::{FaultKind, FaultSpec, HangEnd, MsRange};
+pub(crate) use latency::KNOT_NAMES;
+pub use latency::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};
 pub use load::BUILTIN_NAMES;
 
-pub use crate::sampling::latency::{LatencyKind, LatencySpec, SlowTailSpec};
 pub(crate) use batch::BatchPolicy;
 pub(crate) use fault::{Fault, FaultMenu};
 
 use serde::{Deserialize, Serialize};
-
-use crate::control::spec::{BurstSpec, Outage, ReadyBursts, ScheduledOutage};
-use crate::sampling::latency::Latency;
 
 /// Everything that defines one mock detector, as written in a profile file.
 ///
@@ -73,6 +76,21 @@ pub struct DetectorProfile {
     /// request headers (off by default; `--allow-overrides` turns it on).
     #[serde(default)]
     pub allow_overrides: bool,
+    /// Where the profile came from, for error messages (not part of the file).
+    #[serde(skip)]
+    pub(crate) origin: Origin,
+}
+
+/// Where a profile came from — a file path, `builtin:NAME` or `inline
+/// profile` — named by every validation error. It never makes two profiles
+/// unequal: the same values loaded from two places are the same profile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origin(Option<String>);
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Input limits of one detector.
@@ -106,78 +124,14 @@ fn default_content_types() -> Vec<String> {
     vec!["text".to_owned()]
 }
 
-/// A profile checked and turned into ready-to-sample parts.
-#[derive(Debug, Clone)]
-pub(crate) struct Behaviour {
-    pub(crate) latency: Latency,
-    pub(crate) faults: FaultMenu,
-    pub(crate) batch: BatchPolicy,
-    pub(crate) body_limit: usize,
-    pub(crate) journal_size: usize,
-    pub(crate) schedule: Vec<(std::time::Duration, Outage)>,
-    pub(crate) bursts: Option<ReadyBursts>,
-    pub(crate) allow_overrides: bool,
-}
-
 impl DetectorProfile {
-    /// Checks every field and builds the sampling types. `origin` names where
-    /// the profile came from (a file path or `builtin:NAME`) for the error.
-    pub(crate) fn behaviour(&self, origin: &str) -> Result<Behaviour, ProfileError> {
-        let invalid = |field: String, reason: String| ProfileError::Invalid {
-            origin: origin.to_owned(),
-            field,
-            reason,
-        };
-        if self.name.trim().is_empty() {
-            return Err(invalid("name".into(), "must not be empty".into()));
+    /// Where the profile was loaded from (a path, `builtin:NAME`, `inline
+    /// profile`), or `profile `NAME`` for one built in code.
+    pub fn origin(&self) -> String {
+        match &self.origin.0 {
+            Some(origin) => origin.clone(),
+            None => format!("profile `{}`", self.name),
         }
-        if self.detector_id.trim().is_empty() {
-            return Err(invalid("detector_id".into(), "must not be empty".into()));
-        }
-        if self.limits.body_bytes == 0 {
-            return Err(invalid("limits.body_bytes".into(), "must be > 0".into()));
-        }
-        let latency = self
-            .latency
-            .validate()
-            .map_err(|e| invalid(format!("latency.{}", e.field), e.reason))?;
-        let faults = FaultMenu::new(&self.faults).map_err(|e| invalid(e.field, e.reason))?;
-        let batch = self
-            .batch
-            .policy()
-            .map_err(|e| invalid(e.field, e.reason))?;
-        let schedule = self
-            .schedule
-            .iter()
-            .enumerate()
-            .map(|(i, window)| window.ready(&format!("schedule[{i}]")))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(e.field, e.reason))?;
-        let bursts = match &self.bursts {
-            Some(spec) => Some(spec.ready().map_err(|e| invalid(e.field, e.reason))?),
-            None => None,
-        };
-        Ok(Behaviour {
-            latency,
-            faults,
-            batch,
-            body_limit: self.limits.body_bytes,
-            journal_size: self.limits.journal_size,
-            schedule,
-            bursts,
-            allow_overrides: self.allow_overrides,
-        })
-    }
-
-    /// Checks the profile without keeping the result.
-    ///
-    /// ```
-    /// let profile = mockdet::DetectorProfile::builtin("variable").unwrap();
-    /// assert!(profile.validate().is_ok());
-    /// ```
-    pub fn validate(&self) -> Result<(), ProfileError> {
-        self.behaviour(&format!("profile `{}`", self.name))
-            .map(|_| ())
     }
 
     /// The profile rendered as commented-free TOML, as `profiles show` prints it.

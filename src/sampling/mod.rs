@@ -3,16 +3,40 @@
 //! `plan` turns a validated profile and a request's generator into a
 //! `Plan`: how long to wait and which fault, if any, to act out.
 
-pub mod latency;
+mod behaviour;
+mod forecast;
+pub(crate) mod latency;
 pub(crate) mod rng;
 
+pub(crate) use behaviour::{Behaviour, ReadyBursts};
+pub use forecast::{Fate, Forecast};
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 
-use crate::control::Imposed;
-use crate::profile::{BatchLatency, Behaviour, Fault, HangEnd};
+use crate::profile::{BatchLatency, Fault, FaultKind, FaultMenu, HangEnd};
 use latency::Latency;
+
+/// What runtime control imposes on one request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Imposed {
+    /// A fault replacing whatever the profile's menu would pick.
+    pub(crate) fault: Option<Fault>,
+    /// Act the fault out at once instead of after the sampled latency.
+    pub(crate) immediate: bool,
+    /// A fault menu replacing the profile's (script phase, burst).
+    pub(crate) menu: Option<Arc<FaultMenu>>,
+    /// A latency model replacing the profile's (script phase).
+    pub(crate) latency: Option<Arc<Latency>>,
+    /// Added to the sampled latency (a `slow` outage).
+    pub(crate) extra_delay: Duration,
+    /// An exact latency (a per-request header).
+    pub(crate) delay: Option<Duration>,
+    /// Where the imposition came from, for the journal.
+    pub(crate) source: Option<&'static str>,
+}
 
 /// What one request will do, decided before any work is done.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,17 +94,22 @@ impl PlannedFault {
         }
     }
 
+    /// Which kind of fault this is.
+    pub(crate) fn kind(&self) -> FaultKind {
+        match self {
+            PlannedFault::HttpError { .. } => FaultKind::HttpError,
+            PlannedFault::Hang { .. } => FaultKind::Hang,
+            PlannedFault::Reset => FaultKind::Reset,
+            PlannedFault::MalformedJson => FaultKind::MalformedJson,
+            PlannedFault::SchemaInvalid => FaultKind::SchemaInvalid,
+            PlannedFault::EmptyBody => FaultKind::EmptyBody,
+            PlannedFault::SlowBody { .. } => FaultKind::SlowBody,
+        }
+    }
+
     /// The snake_case kind name, for metrics and the journal.
     pub(crate) fn kind_name(&self) -> &'static str {
-        match self {
-            PlannedFault::HttpError { .. } => "http_error",
-            PlannedFault::Hang { .. } => "hang",
-            PlannedFault::Reset => "reset",
-            PlannedFault::MalformedJson => "malformed_json",
-            PlannedFault::SchemaInvalid => "schema_invalid",
-            PlannedFault::EmptyBody => "empty_body",
-            PlannedFault::SlowBody { .. } => "slow_body",
-        }
+        self.kind().as_str()
     }
 }
 

@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal, Pareto};
 
 use super::model::num;
 use super::numerics::phi;
-use super::spec::KNOT_NAMES;
+use crate::profile::KNOT_NAMES;
 
 /// Rejection-sampling attempts for the truncated normal before giving up
 /// (all failing has probability < 1e-40 given

@@ -13,11 +13,7 @@ use super::numerics::next_down;
 /// sample value v it compares both F_n(v-) with F(v-) and F_n(v) with F(v),
 /// taking F(v-) as `cdf` at the float just below v. Between sample values
 /// F_n is constant and F monotone, so these endpoints attain the supremum.
-#[allow(
-    dead_code,
-    reason = "reused by the KS benchmark; unused until it lands"
-)]
-pub(crate) fn ks_statistic(samples: &mut [f64], cdf: impl Fn(f64) -> f64) -> f64 {
+pub fn ks_statistic(samples: &mut [f64], cdf: impl Fn(f64) -> f64) -> f64 {
     samples.sort_by(f64::total_cmp);
     let n = samples.len() as f64;
     let mut d: f64 = 0.0;

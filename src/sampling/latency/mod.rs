@@ -27,13 +27,11 @@ mod base;
 mod ks;
 mod model;
 mod numerics;
-mod spec;
 mod tail;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
-pub(crate) use ks::ks_statistic;
+pub use ks::ks_statistic;
 pub use model::Latency;
-pub use spec::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};

@@ -5,7 +5,7 @@
 use rand::Rng;
 
 use super::numerics::integrate;
-use super::spec::{SlowTailSpec, SpecError};
+use crate::profile::{SlowTailSpec, SpecError};
 
 /// Absolute tolerance of the slow-tail integral (the integrand is a CDF in [0, 1]).
 const TAIL_TOLERANCE: f64 = 1e-9;

@@ -7,8 +7,8 @@ use rand_distr::{Exp, LogNormal, Normal, Pareto};
 
 use super::base::{Base, Knots, LogGiven};
 use super::model::{Clamp, Latency};
-use super::spec::{KNOT_NAMES, LatencyKind, LatencySpec, SpecError};
 use super::tail::SlowTail;
+use crate::profile::{KNOT_NAMES, LatencyKind, LatencySpec, SpecError};
 
 /// The standard normal quantile at 0.99: Φ(Z_99) = 0.99.
 const Z_99: f64 = 2.326_347_874_040_840_8;

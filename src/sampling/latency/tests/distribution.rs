@@ -4,9 +4,10 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::super::ks_statistic;
 use super::super::numerics::next_down;
-use super::super::{LatencyKind, LatencySpec, ks_statistic};
 use super::{lognormal_300_1800, percentiles, spec, with_tail};
+use crate::profile::{LatencyKind, LatencySpec};
 
 const N: usize = 20_000;
 /// DKW confidence level for the quantile checks.

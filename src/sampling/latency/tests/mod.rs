@@ -3,7 +3,7 @@
 //! the CDF, mean and description themselves, `validation` what specs are
 //! rejected and why, `spec_serde` the TOML form.
 
-use super::{LatencyKind, LatencySpec, SlowTailSpec};
+use crate::profile::{LatencyKind, LatencySpec, SlowTailSpec};
 
 mod distribution;
 mod model;

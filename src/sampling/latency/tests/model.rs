@@ -4,8 +4,8 @@
 use std::f64::consts::PI;
 
 use super::super::numerics::next_down;
-use super::super::{LatencyKind, LatencySpec};
 use super::{lognormal_300_1800, percentiles, spec, with_tail};
+use crate::profile::{LatencyKind, LatencySpec};
 
 #[test]
 fn lognormal_hits_its_median_and_p99() {

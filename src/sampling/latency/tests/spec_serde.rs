@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::super::LatencySpec;
 use super::with_tail;
+use crate::profile::LatencySpec;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Profile {

@@ -4,8 +4,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::super::{LatencyKind, LatencySpec};
 use super::{spec, with_tail};
+use crate::profile::{LatencyKind, LatencySpec};
 
 #[test]
 fn default_and_constructors_are_valid() {

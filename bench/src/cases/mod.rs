@@ -1,0 +1,197 @@
+//! The benchmark's cases, one file each, sharing a [`Bench`] context that
+//! knows the settings (full or quick), the CPUs, the scratch directory and
+//! how to start a baseline or a mockdet server.
+
+pub(crate) mod hold;
+pub(crate) mod ks;
+pub(crate) mod spawn;
+pub(crate) mod throughput;
+pub(crate) mod timer;
+
+use std::time::Duration;
+
+use super::process::{Launch, Scratch, Server};
+use super::report::Report;
+use mockdet::DetectorProfile;
+
+/// A realistic ~300-byte text for `/detect`: prose with one email address,
+/// so the PII rules find something and the others scan it all.
+pub(crate) const CONTENT: &str = "Hello team, please review the quarterly report before \
+Friday. Contact me at alice@example.com if anything looks off. The deployment to staging \
+went fine and the dashboard shows normal traffic. Thanks for the quick turnaround on the \
+bug fixes last week; the customer noticed and wrote to say so. Best regards, Alice";
+
+/// The JSON body every `/detect` request of the benchmark sends.
+pub(crate) fn detect_body() -> String {
+    serde_json::json!({ "content": CONTENT, "content_type": "text" }).to_string()
+}
+
+/// Marks where [`distinct_detect_body`] numbers its contents.
+pub(crate) const TICKET_PLACEHOLDER: &str = "TICKET_NUMBER";
+
+/// [`detect_body`] with the content prefixed by a ticket number to fill in
+/// at [`TICKET_PLACEHOLDER`], so that every number gives a different
+/// content (with no more digits than phone or card rules would need).
+pub(crate) fn distinct_detect_body() -> String {
+    let content = format!("Ticket {TICKET_PLACEHOLDER}. {CONTENT}");
+    serde_json::json!({ "content": content, "content_type": "text" }).to_string()
+}
+
+/// A profile with a fixed latency and no faults.
+pub(crate) fn fixed_profile(name: &str, ms: f64) -> Result<DetectorProfile, String> {
+    DetectorProfile::from_toml_str(&format!(
+        "name = \"{name}\"\ndetector_id = \"bench-{name}\"\nport = 0\n\
+         capabilities = [\"pii_detection\", \"toxicity_detection\", \"security_scan\"]\n\
+         [latency]\nmodel = \"fixed\"\nms = {ms:?}\n"
+    ))
+    .map_err(|e| e.to_string())
+}
+
+/// How big and long each case is.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) quick: bool,
+    pub(crate) throughput_connections: usize,
+    pub(crate) throughput_duration: Duration,
+    pub(crate) throughput_rounds: usize,
+    pub(crate) timer_connections: usize,
+    pub(crate) timer_warmup: Duration,
+    pub(crate) timer_measure: Duration,
+    pub(crate) ks_min_n: usize,
+    pub(crate) ks_rate: f64,
+    /// Quick runs cut latencies above this (ms) and compare with the
+    /// conditional CDF, so no run waits for a multi-second tail.
+    pub(crate) ks_cap_ms: Option<f64>,
+    pub(crate) hold_connections: usize,
+    /// Time the server gets to read every held request before its memory
+    /// is read.
+    pub(crate) hold_quiet: Duration,
+    pub(crate) spawn_repeats: usize,
+    /// Pause between cases, so one case's teardown (thousands of sockets
+    /// closing, a large process exiting) does not land in the next.
+    pub(crate) cooldown: Duration,
+}
+
+impl Settings {
+    /// The real benchmark: the sizes of issue 3, a few minutes in all.
+    pub(crate) fn full() -> Self {
+        Self {
+            quick: false,
+            throughput_connections: 64,
+            throughput_duration: Duration::from_secs(4),
+            throughput_rounds: 3,
+            timer_connections: 1000,
+            timer_warmup: Duration::from_millis(1000),
+            timer_measure: Duration::from_secs(10),
+            ks_min_n: 10_000,
+            ks_rate: 1000.0,
+            ks_cap_ms: None,
+            hold_connections: 10_000,
+            hold_quiet: Duration::from_millis(500),
+            spawn_repeats: 11,
+            cooldown: Duration::from_secs(2),
+        }
+    }
+
+    /// Every figure, tiny counts: a smoke test, not a measurement.
+    pub(crate) fn quick() -> Self {
+        Self {
+            quick: true,
+            throughput_connections: 16,
+            throughput_duration: Duration::from_millis(200),
+            throughput_rounds: 1,
+            timer_connections: 100,
+            timer_warmup: Duration::from_millis(200),
+            timer_measure: Duration::from_millis(200),
+            ks_min_n: 10,
+            ks_rate: 1000.0,
+            ks_cap_ms: Some(600.0),
+            hold_connections: 200,
+            hold_quiet: Duration::from_millis(100),
+            spawn_repeats: 1,
+            cooldown: Duration::ZERO,
+        }
+    }
+}
+
+/// The shared context of one run.
+#[derive(Debug)]
+pub(crate) struct Bench {
+    pub(crate) settings: Settings,
+    pub(crate) scratch: Scratch,
+    pub(crate) server_cpu: Option<usize>,
+    pub(crate) client_cpu: Option<usize>,
+    pub(crate) seed: u64,
+    pub(crate) use_wrk: bool,
+    pub(crate) report: Report,
+}
+
+impl Bench {
+    fn launch(&self, args: Vec<String>, env: Vec<(String, String)>, log: &str) -> Launch {
+        Launch {
+            args,
+            env,
+            cpu: self.server_cpu,
+            log: self.scratch.path().join(log),
+        }
+    }
+
+    /// Starts the bare axum baseline, answering after `sleep_ms`.
+    pub(crate) async fn baseline(&self, sleep_ms: u64, listeners: usize) -> Result<Server, String> {
+        let args = vec![
+            "bench-baseline-server".to_owned(),
+            format!("--sleep-ms={sleep_ms}"),
+            format!("--listeners={listeners}"),
+        ];
+        Server::start(&self.launch(args, Vec::new(), "baseline.log")).await
+    }
+
+    /// Starts `mockdet` with one profile (written to a file) on port 0.
+    pub(crate) async fn mockdet(&self, profile: &DetectorProfile) -> Result<Server, String> {
+        let file = self
+            .scratch
+            .write(&format!("{}.toml", profile.name), &profile.to_toml())?;
+        let args = vec![
+            "--profile-file".to_owned(),
+            file.display().to_string(),
+            "--port=0".to_owned(),
+            format!("--seed={}", self.seed),
+        ];
+        let log = format!("mockdet-{}.log", profile.name);
+        Server::start(&self.launch(args, Vec::new(), &log)).await
+    }
+
+    /// Starts `mockdet` with all five built-ins, each moved to port 0.
+    pub(crate) async fn mockdet_builtins(&self) -> Result<Server, String> {
+        let env = mockdet::profile::BUILTIN_NAMES
+            .iter()
+            .map(|name| {
+                (
+                    format!("MOCKDET_{}_PORT", name.to_uppercase()),
+                    "0".to_owned(),
+                )
+            })
+            .collect();
+        let args = vec![format!("--seed={}", self.seed)];
+        Server::start(&self.launch(args, env, "mockdet-builtins.log")).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_detect_body_is_realistic_and_about_300_bytes_of_content() {
+        assert!((280..=320).contains(&CONTENT.len()), "{}", CONTENT.len());
+        let body: serde_json::Value = serde_json::from_str(&detect_body()).unwrap();
+        assert_eq!(body["content"], CONTENT);
+    }
+
+    #[test]
+    fn fixed_profiles_validate() {
+        let profile = fixed_profile("fixed200", 200.0).unwrap();
+        assert_eq!(profile.port, 0);
+        profile.validate().unwrap();
+    }
+}

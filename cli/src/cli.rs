@@ -1,0 +1,167 @@
+//! The `mockdet` command line: argument types (clap) and what each command
+//! does. `main.rs` only parses, calls [`run`] and exits with its code.
+
+use crate::{fleet_cmd, logging};
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Mock detectors that misbehave on purpose, reproducibly, at load.
+#[derive(Debug, Parser)]
+#[command(name = "mockdet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// Log format on stderr (level from RUST_LOG, default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+/// Options of the default command: run detectors.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    /// Run this profile (repeatable); default: all five built-ins, or every
+    /// --profile-file when files are given.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub(crate) profiles: Vec<String>,
+    /// Load a profile file, TOML or YAML (repeatable; global).
+    #[arg(long = "profile-file", value_name = "PATH", global = true)]
+    pub(crate) profile_files: Vec<PathBuf>,
+    /// Listen on this port (only with a single detector; 0 = any free port).
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, env = "MOCKDET_BIND", default_value = "127.0.0.1")]
+    pub(crate) bind: std::net::IpAddr,
+    /// Seed for every latency and fault draw (default: random, logged).
+    #[arg(long, env = "MOCKDET_SEED")]
+    pub(crate) seed: Option<u64>,
+    /// Time in-flight requests get on SIGINT/SIGTERM, e.g. 5s or 500ms.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub(crate) drain_timeout: Duration,
+    /// Bearer token for /admin/* (required to enable it off loopback).
+    #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]
+    pub(crate) admin_token: Option<String>,
+    /// Honour X-Mock-Delay-Ms, X-Mock-Fault and X-Mock-Status request headers.
+    #[arg(long, env = "MOCKDET_ALLOW_OVERRIDES")]
+    pub(crate) allow_overrides: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark mockdet against a bare axum baseline (see BENCHMARKS.md).
+    Bench(mockdet_bench::BenchArgs),
+    /// The benchmark's baseline server (started by `mockdet bench`).
+    #[command(hide = true)]
+    BenchBaselineServer(mockdet_bench::BaselineArgs),
+    /// Serve the reference orchestrator in front of detectors
+    /// (--detectors name=url,... or --config test-config.yaml).
+    Orchestrator(crate::orchestrator_cmd::OrchestratorArgs),
+    /// The five detectors and the reference orchestrator wired to them, in
+    /// one process: the one command to run before a load test.
+    Demo(crate::orchestrator_cmd::DemoArgs),
+    /// Fixed-rate load against the reference orchestrator (a benchmark).
+    #[command(hide = true)]
+    OrchestratorBench(crate::orchestrator_cmd::BenchArgs),
+    /// Load-test an orchestrator with k6 and Locust and judge it (see README).
+    Perf(mockdet_perf::PerfArgs),
+    /// Inspect profiles (after file and environment overrides).
+    Profiles {
+        #[command(subcommand)]
+        action: ProfilesAction,
+    },
+    /// Exit 0 if URL answers 2xx within the timeout, else 1 (for Docker's
+    /// HEALTHCHECK: no curl needed). A URL without a path gets /health.
+    Healthcheck {
+        /// e.g. http://127.0.0.1:8001 or http://127.0.0.1:8001/health
+        url: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfilesAction {
+    /// One line per profile: name, id, port, latency, fault rate.
+    List,
+    /// The effective profile as TOML.
+    Show {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Exit code for bad usage or configuration.
+const USAGE_ERROR: u8 = 2;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    logging::init(cli.log_format);
+    let result = match cli.command {
+        None => fleet_cmd::run_fleet(&cli.fleet),
+        Some(Command::Bench(args)) => mockdet_bench::run(&args),
+        Some(Command::BenchBaselineServer(args)) => mockdet_bench::serve_baseline(&args),
+        Some(Command::Orchestrator(args)) => crate::orchestrator_cmd::orchestrator(&args),
+        Some(Command::Demo(args)) => crate::orchestrator_cmd::demo(&args, &cli.fleet.profile_files),
+        Some(Command::OrchestratorBench(args)) => return crate::orchestrator_cmd::bench(&args),
+        Some(Command::Perf(args)) => return ExitCode::from(mockdet_perf::main(&args)),
+        Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
+        Some(Command::Healthcheck { url, timeout }) => {
+            return fleet_cmd::healthcheck(&url, timeout);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mockdet: {message}");
+            ExitCode::from(USAGE_ERROR)
+        }
+    }
+}
+
+/// Prints one JSON line on stdout — the deliberate output of the serving
+/// commands (the ready line) — and flushes it.
+pub(crate) fn print_json_line(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // If stdout is closed there is no one to tell; keep serving.
+    let _ = writeln!(stdout, "{value}");
+    let _ = stdout.flush();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub(crate) async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,187 @@
+//! `mockdet` (run detectors), `mockdet profiles` and `mockdet healthcheck`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::cli::{FleetArgs, ProfilesAction};
+use mockdet::DetectorProfile;
+use mockdet::Fleet;
+use mockdet::profile::BUILTIN_NAMES;
+
+/// Resolves which profiles the arguments select, in order.
+fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, String> {
+    let files = args
+        .profile_files
+        .iter()
+        .map(DetectorProfile::from_path)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if args.profiles.is_empty() {
+        if !files.is_empty() {
+            return Ok(files);
+        }
+        return DetectorProfile::builtins().map_err(|e| e.to_string());
+    }
+    args.profiles
+        .iter()
+        .map(|name| match files.iter().find(|p| &p.name == name) {
+            Some(profile) => Ok(profile.clone()),
+            None => DetectorProfile::builtin(name).map_err(|e| {
+                let loaded: Vec<&str> = files.iter().map(|p| p.name.as_str()).collect();
+                if loaded.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{e}; from files: {}", loaded.join(", "))
+                }
+            }),
+        })
+        .collect()
+}
+
+/// Runs the fleet until SIGINT/SIGTERM.
+pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), String> {
+    let profiles = selected_profiles(args)?;
+    if args.port.is_some() && profiles.len() != 1 {
+        return Err(format!(
+            "--port applies to a single detector, but {} are selected; pick one with --profile",
+            profiles.len()
+        ));
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
+    runtime.block_on(async {
+        let mut builder = Fleet::builder()
+            .bind(args.bind)
+            .profile_ports(true)
+            .drain_timeout(args.drain_timeout)
+            .allow_overrides(args.allow_overrides);
+        if let Some(token) = &args.admin_token {
+            builder = builder.admin_token(token.clone());
+        }
+        if let Some(seed) = args.seed {
+            builder = builder.seed(seed);
+        }
+        if let (Some(port), Some(profile)) = (args.port, profiles.first()) {
+            builder = builder.port(&profile.name, port);
+        }
+        let fleet = profiles
+            .into_iter()
+            .fold(builder, |b, p| b.profile(p))
+            .start()
+            .await
+            .map_err(|e| e.to_string())?;
+        print_ready(&fleet);
+        crate::cli::wait_for_signal().await;
+        tracing::info!(drain = ?args.drain_timeout, "stopping: draining in-flight requests");
+        fleet.shutdown().await;
+        Ok(())
+    })
+}
+
+/// The one JSON line on stdout that says every listener is bound.
+fn print_ready(fleet: &Fleet) {
+    let urls: Map<String, Value> = fleet
+        .urls()
+        .into_iter()
+        .map(|(name, url)| (name, Value::String(url)))
+        .collect();
+    crate::cli::print_json_line(&json!({"ready": urls, "seed": fleet.seed()}));
+}
+
+/// `mockdet profiles list|show`.
+pub(crate) fn profiles(args: &FleetArgs, action: &ProfilesAction) -> Result<(), String> {
+    let mut all = Vec::new();
+    for path in &args.profile_files {
+        all.push(DetectorProfile::from_path(path).map_err(|e| e.to_string())?);
+    }
+    for name in BUILTIN_NAMES {
+        if !all.iter().any(|p| p.name == name) {
+            all.push(DetectorProfile::builtin(name).map_err(|e| e.to_string())?);
+        }
+    }
+    match action {
+        ProfilesAction::List => {
+            for profile in &all {
+                println!("{}", summary_line(profile));
+            }
+        }
+        ProfilesAction::Show { name } => {
+            let profile = all.iter().find(|p| &p.name == name).ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+                format!("no profile `{name}` (known: {})", names.join(", "))
+            })?;
+            print!("{}", profile.to_toml());
+        }
+    }
+    Ok(())
+}
+
+fn summary_line(profile: &DetectorProfile) -> String {
+    let fault_rate: f64 = profile.faults.iter().map(|f| f.probability).sum();
+    format!(
+        "{:<10} {:<26} port {:<5} success {:>5.1}%  latency {:?}",
+        profile.name,
+        profile.detector_id,
+        profile.port,
+        (1.0 - fault_rate) * 100.0,
+        profile.latency.model,
+    )
+}
+
+/// `mockdet healthcheck URL`: 0 when it answers 2xx in time, else 1.
+pub(crate) fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
+    let url = health_url(url);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mockdet healthcheck: cannot start tokio: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("answered {}", response.status()))
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("mockdet healthcheck: {url}: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Adds `/health` to a URL that has no path.
+fn health_url(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/health")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_url_adds_the_path_only_when_missing() {
+        assert_eq!(health_url("http://h:1"), "http://h:1/health");
+        assert_eq!(health_url("http://h:1/"), "http://h:1/health");
+        assert_eq!(health_url("http://h:1/ready"), "http://h:1/ready");
+    }
+}
