@@ -14,6 +14,7 @@ use super::DetectorState;
 use super::clock::sleep_until;
 use super::conn::{Abort, ConnControl, HoldPlan};
 use super::error::ApiError;
+use super::ids::RequestIds;
 use super::response::{self, Identity};
 use crate::control::journal::Stored;
 use crate::profile::HangEnd;
@@ -59,10 +60,8 @@ pub(crate) struct Incoming {
     pub(crate) control: Option<Arc<ConnControl>>,
     /// Over HTTP/1.x (a hang can be handed to the connection's holder).
     pub(crate) http1: bool,
-    pub(crate) request_id: String,
-    /// Whether `request_id` came from the request's `X-Request-ID`.
-    pub(crate) request_id_sent: bool,
-    pub(crate) correlation_id: Option<String>,
+    /// Its ids, resolved once (see [`ids`](super::ids)).
+    pub(crate) ids: RequestIds,
 }
 
 impl Incoming {
@@ -74,9 +73,7 @@ impl Incoming {
             received: self.received,
             control: None,
             http1: self.http1,
-            request_id: self.request_id.clone(),
-            request_id_sent: self.request_id_sent,
-            correlation_id: self.correlation_id.clone(),
+            ids: self.ids.clone(),
         }
     }
 }
@@ -251,11 +248,19 @@ fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
         incoming.seq,
         httpdate::fmt_http_date(std::time::SystemTime::now()),
     );
-    if let Some(correlation_id) = &incoming.correlation_id {
+    // A body's correlation id may hold bytes no header may: leave it out
+    // rather than let it split the head.
+    let headerworthy = |id: &str| HeaderValue::from_str(id).is_ok();
+    if let Some(correlation_id) = incoming
+        .ids
+        .correlation_id
+        .as_deref()
+        .filter(|id| headerworthy(id))
+    {
         head.push_str(&format!("x-correlation-id: {correlation_id}\r\n"));
     }
-    if incoming.request_id_sent {
-        head.push_str(&format!("x-request-id: {}\r\n", incoming.request_id));
+    if incoming.ids.request_id_sent {
+        head.push_str(&format!("x-request-id: {}\r\n", incoming.ids.request_id));
     }
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
@@ -294,7 +299,7 @@ async fn answer_fault(id: &Identity, incoming: &Incoming, fault: &PlannedFault) 
         }
         PlannedFault::SchemaInvalid => json_response(
             StatusCode::OK,
-            response::to_bytes(&response::schema_invalid_body(id, &incoming.request_id)),
+            response::to_bytes(&response::schema_invalid_body(id, &incoming.ids.request_id)),
         ),
         PlannedFault::EmptyBody => json_response(StatusCode::OK, Bytes::new()),
         // Acted out by `act` itself.

@@ -1,11 +1,21 @@
-//! One mock detector as an axum app: its shared state and its router.
+//! One mock detector: its shared state, its router, and the detection engine.
 //!
-//! Handlers live in `handlers` (detection) and `admin` (runtime control);
-//! request parsing in `request`; findings remembered per content in `memo`; per-request header overrides in
-//! `overrides`; bodies in `response` (the success body in `success`); deterministic findings in `findings`;
-//! acting out a plan in `act`; dispatching each request in `service`; the per-request metric series, looked up
-//! once, in `series`; the operations behind the admin API and the
-//! library's [`DetectorHandle`](crate::DetectorHandle) in `ops`.
+//! Every detection request goes through one [`pipeline`]: arrive (sequence
+//! number, ids from [`ids`]), parse, impose runtime control, plan its draws,
+//! act it out ([`act`]: wait, answer or fault) and record it. A wire
+//! protocol plugs into the pipeline as a [`Wire`](pipeline::Wire) — a
+//! request parser and a renderer; mockdet's own protocol is in [`native`]
+//! (bodies in `response` and `success`, findings in `findings`, remembered
+//! per content in `memo`).
+//!
+//! Around it: `handlers` (health, capabilities, metrics, 404/405) and
+//! `admin` (runtime control), with the operations behind the admin API and
+//! [`DetectorHandle`](crate::DetectorHandle) in `ops`; `service` dispatches
+//! each request (detection straight to the pipeline, the rest through the
+//! router); `overrides` reads the `X-Mock-*` headers; `series` caches the
+//! per-request metric series; `conn` is per-connection plumbing (arrival
+//! time, close, reset, handing a hang to a light holder) and `clock` the
+//! sub-millisecond deadline timer.
 
 mod act;
 mod admin;
@@ -14,14 +24,19 @@ pub(crate) mod conn;
 mod error;
 pub(crate) mod findings;
 mod handlers;
+mod ids;
 mod memo;
+mod native;
 pub(crate) mod ops;
 mod overrides;
+mod pipeline;
 mod request;
 mod response;
 mod series;
 mod service;
 mod success;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

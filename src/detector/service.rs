@@ -4,15 +4,15 @@
 //! load test sends — go straight to their handler: no route lookup, no
 //! boxed body, no layer futures, no request extension. Everything else goes
 //! through the detector's [`router`](super::router), which routes the same
-//! two requests to the same handler. Every answer, either way, echoes the
-//! caller's `X-Correlation-ID` and `X-Request-ID`.
+//! two requests to the same pipeline. Every answer, either way, echoes the
+//! caller's ids (see [`ids`](super::ids)).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use axum::http::Method;
 use axum::response::Response;
 use axum::{BoxError, Router};
 use tower::ServiceExt;
@@ -20,7 +20,9 @@ use tower::ServiceExt;
 use super::DetectorState;
 use super::act::Endpoint;
 use super::conn::Arrival;
-use super::handlers::{self, X_CORRELATION_ID, X_REQUEST_ID};
+use super::ids;
+use super::native::Single;
+use super::pipeline;
 
 /// One detector as its server sees it: its state, for the direct path, and
 /// its router, for the rest.
@@ -47,25 +49,26 @@ impl DetectorService {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let echo = EchoedIds::of(request.headers());
         let route = match direct_endpoint(request.method(), request.uri().path()) {
             Some(endpoint) => Route::Direct(self.state.clone(), endpoint),
             None => Route::Router(self.router.clone()),
         };
         async move {
-            let mut response = match route {
+            match route {
                 Route::Direct(state, endpoint) => {
-                    handlers::single(&state, endpoint, request, Some(&arrival)).await
+                    let wire = Single(endpoint);
+                    pipeline::run(&state, &wire, request, Some(&arrival)).await
                 }
                 Route::Router(router) => {
+                    let asked = request.headers().clone();
                     request.extensions_mut().insert(arrival);
                     let request: Request = request.map(Body::new);
                     let answered: Result<Response, Infallible> = router.oneshot(request).await;
-                    answered.unwrap_or_else(|never| match never {})
+                    let mut response = answered.unwrap_or_else(|never| match never {});
+                    ids::echo_headers(&asked, response.headers_mut());
+                    response
                 }
-            };
-            echo.apply(response.headers_mut());
-            response
+            }
         }
     }
 }
@@ -85,33 +88,6 @@ fn direct_endpoint(method: &Method, path: &str) -> Option<Endpoint> {
         "/detect" => Some(Endpoint::Detect),
         "/analyze" => Some(Endpoint::Analyze),
         _ => None,
-    }
-}
-
-/// The request's `X-Correlation-ID` and `X-Request-ID`, to copy onto the answer.
-struct EchoedIds {
-    correlation_id: Option<HeaderValue>,
-    request_id: Option<HeaderValue>,
-}
-
-impl EchoedIds {
-    fn of(headers: &HeaderMap) -> Self {
-        Self {
-            correlation_id: headers.get(X_CORRELATION_ID).cloned(),
-            request_id: headers.get(X_REQUEST_ID).cloned(),
-        }
-    }
-
-    fn apply(self, headers: &mut HeaderMap) {
-        let pairs: [(HeaderName, Option<HeaderValue>); 2] = [
-            (X_CORRELATION_ID, self.correlation_id),
-            (X_REQUEST_ID, self.request_id),
-        ];
-        for (name, value) in pairs {
-            if let Some(value) = value {
-                headers.insert(name, value);
-            }
-        }
     }
 }
 
@@ -139,17 +115,5 @@ mod tests {
         ] {
             assert_eq!(direct_endpoint(&method, path), None, "{method} {path}");
         }
-    }
-
-    #[test]
-    fn echoed_ids_replace_what_the_answer_had() {
-        let mut request = HeaderMap::new();
-        request.insert(X_CORRELATION_ID, HeaderValue::from_static("c-1"));
-        let mut answer = HeaderMap::new();
-        answer.insert(X_CORRELATION_ID, HeaderValue::from_static("stale"));
-        answer.insert(X_REQUEST_ID, HeaderValue::from_static("kept"));
-        EchoedIds::of(&request).apply(&mut answer);
-        assert_eq!(answer[X_CORRELATION_ID], "c-1");
-        assert_eq!(answer[X_REQUEST_ID], "kept");
     }
 }

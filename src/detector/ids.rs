@@ -1,0 +1,141 @@
+//! The ids a detection request carries, read in one place under one rule:
+//!
+//! - **correlation id**: the `X-Correlation-ID` header; else, for a single
+//!   request, the body's `metadata.correlation_id` (what orchestrators that
+//!   put it in the payload send); else none.
+//! - **request id**: the `X-Request-ID` header; else `{detector_id}-{seq}`,
+//!   made up by the detector.
+//!
+//! Every answer echoes the correlation id it resolved (header or body) as
+//! `X-Correlation-ID`, and `X-Request-ID` when the caller sent one; the
+//! journal records the same correlation id, and the answer body carries
+//! both. Non-detection answers (`/health`, `/admin/*`, errors from the
+//! router) echo the headers the same way.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
+/// `X-Correlation-ID`.
+pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+/// `X-Request-ID`.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request's resolved ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestIds {
+    /// The request id: the caller's, or one made up from the sequence number.
+    pub(crate) request_id: String,
+    /// Whether `request_id` came from the caller's `X-Request-ID`.
+    pub(crate) request_id_sent: bool,
+    /// The correlation id, from the header or the body.
+    pub(crate) correlation_id: Option<String>,
+}
+
+impl RequestIds {
+    /// The ids in `headers`; `made_up` names the request when no
+    /// `X-Request-ID` came (only called then).
+    pub(crate) fn from_headers(headers: &HeaderMap, made_up: impl FnOnce() -> String) -> Self {
+        let text = |name: &HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let sent = text(&X_REQUEST_ID);
+        Self {
+            request_id_sent: sent.is_some(),
+            request_id: sent.unwrap_or_else(made_up),
+            correlation_id: text(&X_CORRELATION_ID),
+        }
+    }
+
+    /// Takes the body's correlation id where the header carried none.
+    pub(crate) fn adopt_body_correlation(&mut self, from_body: Option<&str>) {
+        if self.correlation_id.is_none() {
+            self.correlation_id = from_body.map(str::to_owned);
+        }
+    }
+
+    /// Writes the ids onto an answer's headers (ids that are not valid
+    /// header values — possible only for one taken from a body — are left
+    /// out rather than mangled).
+    pub(crate) fn echo(&self, headers: &mut HeaderMap) {
+        if let Some(value) = self
+            .correlation_id
+            .as_deref()
+            .and_then(|id| HeaderValue::from_str(id).ok())
+        {
+            headers.insert(X_CORRELATION_ID, value);
+        }
+        if self.request_id_sent {
+            if let Ok(value) = HeaderValue::from_str(&self.request_id) {
+                headers.insert(X_REQUEST_ID, value);
+            }
+        }
+    }
+}
+
+/// Copies the caller's id headers onto an answer that did not resolve ids
+/// itself (everything but detection requests).
+pub(crate) fn echo_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for name in [X_CORRELATION_ID, X_REQUEST_ID] {
+        if let Some(value) = from.get(&name) {
+            if !to.contains_key(&name) {
+                to.insert(name, value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v)))
+            .collect()
+    }
+
+    #[test]
+    fn headers_win_over_the_body_and_the_made_up_id() {
+        let mut ids = RequestIds::from_headers(
+            &headers(&[("x-correlation-id", "c-1"), ("x-request-id", "r-1")]),
+            || unreachable!("a request id was sent"),
+        );
+        ids.adopt_body_correlation(Some("from-body"));
+        assert_eq!(ids.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(ids.request_id, "r-1");
+        assert!(ids.request_id_sent);
+    }
+
+    #[test]
+    fn a_body_only_correlation_id_reaches_the_answer_headers() {
+        let mut ids = RequestIds::from_headers(&HeaderMap::new(), || "det-7".into());
+        ids.adopt_body_correlation(Some("only-in-body"));
+        let mut answer = HeaderMap::new();
+        ids.echo(&mut answer);
+        assert_eq!(answer[X_CORRELATION_ID], "only-in-body");
+        // A made-up request id is in the body, not echoed as if sent.
+        assert!(!answer.contains_key(X_REQUEST_ID));
+        assert_eq!(ids.request_id, "det-7");
+    }
+
+    #[test]
+    fn an_id_that_is_no_header_value_is_left_out() {
+        let mut ids = RequestIds::from_headers(&HeaderMap::new(), || "d-1".into());
+        ids.adopt_body_correlation(Some("line\nbreak"));
+        let mut answer = HeaderMap::new();
+        ids.echo(&mut answer);
+        assert!(answer.is_empty());
+    }
+
+    #[test]
+    fn echo_headers_keeps_what_the_answer_already_says() {
+        let from = headers(&[("x-correlation-id", "sent"), ("x-request-id", "r")]);
+        let mut to = headers(&[("x-correlation-id", "resolved")]);
+        echo_headers(&from, &mut to);
+        assert_eq!(to[X_CORRELATION_ID], "resolved");
+        assert_eq!(to[X_REQUEST_ID], "r");
+    }
+}

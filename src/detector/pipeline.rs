@@ -1,0 +1,268 @@
+//! The one detection pipeline. Every detection request, whatever its
+//! endpoint or wire protocol, goes through [`run`]:
+//!
+//! 1. **arrive** — take a sequence number, note the arrival time, read the
+//!    id headers ([`ids`](super::ids)), enter the in-flight gauge;
+//! 2. **parse** — read the body within the profile's limit and let the
+//!    [`Wire`] parse it (a bad request is answered and journaled here);
+//! 3. **impose** — ask the `X-Mock-*` headers (when allowed) or runtime
+//!    control what overrides this request;
+//! 4. **plan** — draw latency, fault and per-item failures from the
+//!    request's own seeded generator ([`sampling::plan`]);
+//! 5. **act** — render the success body, wait until arrival + latency, then
+//!    answer or act the fault out, and **record** it (journal, metrics,
+//!    health counters) — see [`act`](super::act);
+//! 6. **answer** — stamp `x-mock-seq` and echo the ids.
+//!
+//! What a request *gets* (steps 1–5) is the engine; how it is *written on the
+//! wire* is a [`Wire`]: a request parser and a renderer. A new wire protocol
+//! is a new `Wire`, nothing more.
+
+use std::sync::Arc;
+
+use axum::BoxError;
+use axum::body::{Bytes, HttpBody};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Collected};
+
+use super::act::{Endpoint, InFlight, Incoming, Note, act};
+use super::conn::Arrival;
+use super::error::ApiError;
+use super::ids::RequestIds;
+use super::overrides::{self, Requested};
+use super::response::{AnswerContext, Identity};
+use super::{DetectorState, Snapshot};
+use crate::sampling::{self, Imposed, Plan};
+
+/// `x-mock-seq`: the request's sequence number on its detector.
+const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
+
+/// What a parsed request asks of the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Work<'a> {
+    /// Items in a batch (`None` for a single request): each may fail on its
+    /// own, and a per-item latency model sums one draw per item.
+    pub(crate) items: Option<usize>,
+    /// Content bytes, for the journal.
+    pub(crate) content_bytes: usize,
+    /// A correlation id carried in the body, if the protocol has one.
+    pub(crate) correlation_id: Option<&'a str>,
+}
+
+/// A wire protocol's part of a detection request: how its body is parsed
+/// and how a success answer is written. Faults, latency, ids and recording
+/// are the engine's and the same for every protocol.
+pub(crate) trait Wire {
+    /// The request as this protocol parsed it.
+    type Parsed: Send + Sync;
+
+    /// The endpoint label (metrics, journal path).
+    fn endpoint(&self) -> Endpoint;
+
+    /// Refuses a request before its body is read (e.g. batching disabled).
+    fn admit(&self, _snapshot: &Snapshot) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Parses the body; the error is the answer the client gets.
+    fn parse(&self, snapshot: &Snapshot, body: &[u8]) -> Result<Self::Parsed, ApiError>;
+
+    /// What the parsed request asks of the engine.
+    fn work<'a>(&self, parsed: &'a Self::Parsed) -> Work<'a>;
+
+    /// The 200 body for `parsed` under `plan`.
+    fn render(
+        &self,
+        id: &Identity,
+        parsed: &Self::Parsed,
+        plan: &Plan,
+        ctx: &AnswerContext<'_>,
+    ) -> Bytes;
+}
+
+/// Runs one detection request through the pipeline.
+pub(crate) async fn run<W, B>(
+    state: &Arc<DetectorState>,
+    wire: &W,
+    request: axum::http::Request<B>,
+    arrival: Option<&Arrival>,
+) -> Response
+where
+    W: Wire,
+    B: HttpBody<Data = Bytes> + Send,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let snapshot = state.current();
+    let mut incoming = arrive(state, &parts, arrival, &snapshot.identity.detector_id);
+    let _in_flight = InFlight::enter(&state.in_flight);
+    let parsed = match parse(wire, &snapshot, &parts, body).await {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let response = reject(state, wire.endpoint(), &incoming, error);
+            return answer(response, &incoming);
+        }
+    };
+    let work = wire.work(&parsed);
+    incoming.ids.adopt_body_correlation(work.correlation_id);
+    let response = match imposition(state, &snapshot, &parts, &incoming) {
+        Err(error) => reject(state, wire.endpoint(), &incoming, error),
+        Ok(imposed) => {
+            if let Some(n) = work.items {
+                let items = state.metrics.batch_items.with_label_values(&[&state.name]);
+                items.observe(n as f64);
+            }
+            let plan = sampling::plan(
+                &snapshot.behaviour,
+                &mut state.key.rng(incoming.seq),
+                work.items,
+                &imposed,
+            );
+            let ctx = AnswerContext {
+                request_id: &incoming.ids.request_id,
+                seq: incoming.seq,
+                correlation_id: incoming.ids.correlation_id.as_deref(),
+                delay_ms: plan.delay.as_secs_f64() * 1000.0,
+            };
+            let note = Note {
+                endpoint: wire.endpoint(),
+                content_bytes: work.content_bytes,
+                correlation_id: ctx.correlation_id,
+                imposed_by: imposed.source,
+            };
+            let id = &snapshot.identity;
+            act(state, id, &incoming, &plan, note, || {
+                wire.render(id, &parsed, &plan, &ctx)
+            })
+            .await
+        }
+    };
+    answer(response, &incoming)
+}
+
+/// Step 1: the request's number, arrival and ids.
+fn arrive(
+    state: &DetectorState,
+    parts: &Parts,
+    connection: Option<&Arrival>,
+    detector_id: &str,
+) -> Incoming {
+    let seq = state.next_seq();
+    // Without a connection (a router driven by `oneshot`), it arrived now.
+    let arrival = connection.map_or_else(tokio::time::Instant::now, |a| a.at);
+    Incoming {
+        seq,
+        received: std::time::SystemTime::now() - arrival.elapsed(),
+        arrival,
+        control: connection.map(|a| a.control.clone()),
+        http1: parts.version <= axum::http::Version::HTTP_11,
+        ids: RequestIds::from_headers(&parts.headers, || format!("{detector_id}-{seq}")),
+    }
+}
+
+/// Step 2: admit, read within the limit, parse.
+async fn parse<W, B>(
+    wire: &W,
+    snapshot: &Snapshot,
+    parts: &Parts,
+    body: B,
+) -> Result<W::Parsed, ApiError>
+where
+    W: Wire,
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    wire.admit(snapshot)?;
+    let id = &snapshot.identity.detector_id;
+    let bytes = read_body(parts, body, snapshot.behaviour.body_limit, id).await?;
+    wire.parse(snapshot, &bytes)
+}
+
+/// Step 3: what overrides this request — its `X-Mock-*` headers when
+/// allowed, else runtime control (outages, next-N, scripts, bursts).
+fn imposition(
+    state: &DetectorState,
+    snapshot: &Snapshot,
+    parts: &Parts,
+    incoming: &Incoming,
+) -> Result<Imposed, ApiError> {
+    let allowed = snapshot.behaviour.allow_overrides;
+    match overrides::read(&parts.headers, allowed) {
+        Ok(Requested::Impose(imposed)) => Ok(imposed),
+        Ok(requested) => {
+            if matches!(requested, Requested::Ignored) {
+                let ignored = &state.metrics.overrides_ignored;
+                ignored.with_label_values(&[&state.name]).inc();
+            }
+            let control = &state.control;
+            Ok(control.impose(&snapshot.behaviour, incoming.seq, incoming.arrival))
+        }
+        Err(message) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_override",
+            message,
+            &snapshot.identity.detector_id,
+        )),
+    }
+}
+
+/// A refused request: answered with its JSON error and journaled as
+/// `bad_request`.
+fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: ApiError) -> Response {
+    let note = Note {
+        endpoint,
+        content_bytes: 0,
+        correlation_id: incoming.ids.correlation_id.as_deref(),
+        imposed_by: None,
+    };
+    let status = Some(e.status.as_u16());
+    state.record(incoming, &note, "bad_request", None, status, None);
+    e.into_response()
+}
+
+/// Step 6: `x-mock-seq` and the echoed ids.
+fn answer(mut response: Response, incoming: &Incoming) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(X_MOCK_SEQ, HeaderValue::from(incoming.seq));
+    incoming.ids.echo(headers);
+    response
+}
+
+/// Reads the body within `limit` bytes.
+async fn read_body<B>(parts: &Parts, body: B, limit: usize, id: &str) -> Result<Bytes, ApiError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than the {limit}-byte limit"),
+            id,
+        )
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let collected = http_body_util::Limited::new(body, limit).collect().await;
+    collected.map(Collected::to_bytes).map_err(|inner| {
+        if inner.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("could not read the body: {inner}"),
+                id,
+            )
+        }
+    })
+}
