@@ -107,7 +107,8 @@ impl Journal {
     }
 
     /// Entries with `seq > since_seq`, in sequence order, at most `limit`
-    /// of them (the oldest first).
+    /// of them: the oldest first, so a reader pages forward by passing the
+    /// last `seq` it saw.
     pub(crate) fn read(&self, since_seq: u64, limit: usize) -> Vec<JournalEntry> {
         let mut selected: Vec<Stored> = self
             .lock()
@@ -118,6 +119,14 @@ impl Journal {
         selected.sort_by_key(|e| e.seq);
         selected.truncate(limit);
         selected.iter().map(Stored::entry).collect()
+    }
+
+    /// The newest `limit` entries, in sequence order.
+    pub(crate) fn tail(&self, limit: usize) -> Vec<JournalEntry> {
+        let mut selected: Vec<Stored> = self.lock().iter().cloned().collect();
+        selected.sort_by_key(|e| e.seq);
+        let skip = selected.len().saturating_sub(limit);
+        selected[skip..].iter().map(Stored::entry).collect()
     }
 
     /// Drops every entry.
@@ -175,5 +184,17 @@ mod tests {
         assert_eq!(seqs, [2, 3]);
         journal.resize(1);
         assert_eq!(journal.read(0, 10).len(), 1);
+    }
+
+    #[test]
+    fn the_tail_is_the_newest_entries_in_sequence_order() {
+        let journal = Journal::new(10);
+        for seq in [4, 2, 5, 3, 1] {
+            journal.push(entry(seq));
+        }
+        let seqs = |entries: Vec<JournalEntry>| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(journal.tail(2)), [4, 5]);
+        assert_eq!(seqs(journal.tail(99)), [1, 2, 3, 4, 5]);
+        assert!(journal.tail(0).is_empty());
     }
 }

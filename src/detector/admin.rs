@@ -256,8 +256,8 @@ async fn reset(State(state): State<Arc<DetectorState>>) -> Response {
 }
 
 async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let mut limit = usize::MAX;
-    let mut since_seq = 0;
+    let mut limit = None;
+    let mut since_seq = None;
     for pair in request
         .uri()
         .query()
@@ -268,8 +268,8 @@ async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> 
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let parsed = value.parse::<u64>();
         match (key, parsed) {
-            ("limit", Ok(n)) => limit = n as usize,
-            ("since_seq", Ok(n)) => since_seq = n,
+            ("limit", Ok(n)) => limit = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            ("since_seq", Ok(n)) => since_seq = Some(n),
             _ => {
                 return bad(
                     &state,
@@ -280,7 +280,14 @@ async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> 
             }
         }
     }
-    let entries = state.journal.read(since_seq, limit);
+    // `limit` alone asks for the newest N ("what were the last calls");
+    // with `since_seq` it pages forward from there.
+    let entries = match (since_seq, limit) {
+        (None, Some(n)) => state.journal.tail(n),
+        (since, limit) => state
+            .journal
+            .read(since.unwrap_or(0), limit.unwrap_or(usize::MAX)),
+    };
     axum::Json(json!({"count": entries.len(), "requests": entries})).into_response()
 }
 

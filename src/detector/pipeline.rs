@@ -109,37 +109,44 @@ where
     incoming.ids.adopt_body_correlation(work.correlation_id);
     let response = match imposition(state, &snapshot, &parts, &incoming) {
         Err(error) => reject(state, wire.endpoint(), &incoming, error),
-        Ok(imposed) => {
-            if let Some(n) = work.items {
-                let items = state.metrics.batch_items.with_label_values(&[&state.name]);
-                items.observe(n as f64);
-            }
-            let plan = sampling::plan(
-                &snapshot.behaviour,
-                &mut state.key.rng(incoming.seq),
-                work.items,
-                &imposed,
-            );
-            let ctx = AnswerContext {
-                request_id: &incoming.ids.request_id,
-                seq: incoming.seq,
-                correlation_id: incoming.ids.correlation_id.as_deref(),
-                delay_ms: plan.delay.as_secs_f64() * 1000.0,
-            };
-            let note = Note {
-                endpoint: wire.endpoint(),
-                content_bytes: work.content_bytes,
-                correlation_id: ctx.correlation_id,
-                imposed_by: imposed.source,
-            };
-            let id = &snapshot.identity;
-            act(state, id, &incoming, &plan, note, || {
-                wire.render(id, &parsed, &plan, &ctx)
-            })
-            .await
-        }
+        Ok(imposed) => plan_and_act(state, &snapshot, wire, &parsed, &incoming, &imposed).await,
     };
     answer(response, &incoming)
+}
+
+/// Steps 4 and 5: draw the plan, then act it out and record it.
+async fn plan_and_act<W: Wire>(
+    state: &Arc<DetectorState>,
+    snapshot: &Snapshot,
+    wire: &W,
+    parsed: &W::Parsed,
+    incoming: &Incoming,
+    imposed: &Imposed,
+) -> Response {
+    let work = wire.work(parsed);
+    if let Some(n) = work.items {
+        let items = state.metrics.batch_items.with_label_values(&[&state.name]);
+        items.observe(n as f64);
+    }
+    let mut rng = state.key.rng(incoming.seq);
+    let plan = sampling::plan(&snapshot.behaviour, &mut rng, work.items, imposed);
+    let ctx = AnswerContext {
+        request_id: &incoming.ids.request_id,
+        seq: incoming.seq,
+        correlation_id: incoming.ids.correlation_id.as_deref(),
+        delay_ms: plan.delay.as_secs_f64() * 1000.0,
+    };
+    let note = Note {
+        endpoint: wire.endpoint(),
+        content_bytes: work.content_bytes,
+        correlation_id: ctx.correlation_id,
+        imposed_by: imposed.source,
+    };
+    let id = &snapshot.identity;
+    act(state, id, incoming, &plan, note, || {
+        wire.render(id, parsed, &plan, &ctx)
+    })
+    .await
 }
 
 /// Step 1: the request's number, arrival and ids.

@@ -197,3 +197,22 @@ async fn health_reports_what_was_served() {
     assert_eq!(body["requests_processed"], 1);
     assert_eq!(body["seed"], 42);
 }
+
+#[tokio::test]
+async fn the_journal_limit_alone_gives_the_newest_and_since_seq_pages_forward() {
+    let state = state(profile(0.0, ""));
+    for _ in 0..5 {
+        send(&state, post("/detect", json!({"content": "x"}))).await;
+    }
+    let seqs = |body: Value| -> Vec<u64> {
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        requests.iter().filter_map(|e| e["seq"].as_u64()).collect()
+    };
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
+    let tail = json_of(send(&state, get("/admin/requests?limit=2")).await).await;
+    assert_eq!(seqs(tail), [4, 5]);
+    let page = json_of(send(&state, get("/admin/requests?since_seq=1&limit=2")).await).await;
+    assert_eq!(seqs(page), [2, 3]);
+    let all = json_of(send(&state, get("/admin/requests")).await).await;
+    assert_eq!(seqs(all), [1, 2, 3, 4, 5]);
+}

@@ -79,6 +79,19 @@ impl DetectorHandle {
         self.state.journal.read(0, usize::MAX)
     }
 
+    /// The newest `n` journaled requests, in sequence order — "what were the
+    /// last calls" (`GET /admin/requests?limit=N`).
+    pub fn journal_tail(&self, n: usize) -> Vec<JournalEntry> {
+        self.state.journal.tail(n)
+    }
+
+    /// Journaled requests after sequence number `since_seq`, oldest first —
+    /// for reading forward from where the last read stopped
+    /// (`GET /admin/requests?since_seq=K`).
+    pub fn journal_since(&self, since_seq: u64) -> Vec<JournalEntry> {
+        self.state.journal.read(since_seq, usize::MAX)
+    }
+
     /// The profile serving now.
     pub fn profile(&self) -> DetectorProfile {
         self.state.current().profile.clone()
