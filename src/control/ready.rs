@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::profile::{Fault, FaultMenu, FieldError, NextFaults, Script};
+use crate::profile::{Fault, FaultMenu, FieldError, MAX_MS, NextFaults, Script};
 use crate::sampling::latency::Latency;
 
 /// A phase, validated.
@@ -31,10 +31,10 @@ impl Script {
             .map(|(i, phase)| {
                 let at =
                     |e: FieldError| FieldError::new(format!("phases[{i}].{}", e.field), e.reason);
-                if phase.duration_ms == 0 {
+                if phase.duration_ms == 0 || phase.duration_ms as f64 > MAX_MS {
                     return Err(FieldError::new(
                         format!("phases[{i}].duration_ms"),
-                        "must be > 0",
+                        "must be > 0 and at most 86400000 (24 h)",
                     ));
                 }
                 let menu = match &phase.overrides.faults {

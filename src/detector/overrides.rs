@@ -67,9 +67,9 @@ pub(crate) fn read(headers: &HeaderMap, allowed: bool) -> Result<Requested, Stri
 
 fn parse_delay(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(ms) if ms.is_finite() && ms >= 0.0 => Ok(ms),
+        Ok(ms) if ms.is_finite() && (0.0..=crate::profile::MAX_MS).contains(&ms) => Ok(ms),
         _ => Err(format!(
-            "X-Mock-Delay-Ms: `{text}` is not a number of milliseconds >= 0"
+            "X-Mock-Delay-Ms: `{text}` is not a number of milliseconds in 0..=86400000 (24 h)"
         )),
     }
 }

@@ -121,6 +121,12 @@ impl Outage {
     /// Checks the values; `field` prefixes error field names.
     pub(crate) fn check(&self, field: &str) -> Result<(), FieldError> {
         let at = |name: &str| format!("{field}{name}");
+        if self.duration_ms as f64 > super::MAX_MS {
+            return Err(FieldError::new(
+                at("duration_ms"),
+                "must be at most 86400000 (24 h)",
+            ));
+        }
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(FieldError::new(at("probability"), "must be within 0..=1"));
         }
@@ -145,6 +151,10 @@ impl Outage {
             Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
                 Err(FieldError::new(at("extra_ms"), "must be finite and >= 0"))
             }
+            Some(ms) if ms > super::MAX_MS => Err(FieldError::new(
+                at("extra_ms"),
+                "must be at most 86400000 (24 h)",
+            )),
             _ => Ok(()),
         }
     }
@@ -252,6 +262,15 @@ impl ScheduledOutage {
         };
         let at = parse("at", &self.at)?;
         let lasts = parse("for", &self.lasts)?;
+        let ceiling = Duration::from_millis(super::MAX_MS as u64);
+        for (name, value) in [("at", at), ("for", lasts)] {
+            if value > ceiling {
+                return Err(FieldError::new(
+                    format!("{field}.{name}"),
+                    "must be at most 24h",
+                ));
+            }
+        }
         let outage = Outage {
             mode: self.mode,
             duration_ms: lasts.as_millis() as u64,

@@ -90,6 +90,12 @@ impl MsRange {
         if !(lo.is_finite() && hi.is_finite()) || lo < 0.0 {
             return Err(FieldError::new(field, "must be finite and >= 0"));
         }
+        if hi > super::MAX_MS {
+            return Err(FieldError::new(
+                field,
+                format!("{hi} ms is more than the 24 h (86400000 ms) mockdet acts out"),
+            ));
+        }
         if lo > hi {
             return Err(FieldError::new(
                 field,

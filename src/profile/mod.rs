@@ -24,6 +24,14 @@ pub(crate) use latency::KNOT_NAMES;
 pub use latency::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};
 pub use load::BUILTIN_NAMES;
 
+/// The longest delay mockdet acts out, in milliseconds: 24 hours. Every
+/// duration a profile, the admin API or a header sets — latency bounds,
+/// hangs, slow bodies, outage windows and their extra latency, script
+/// phases, scheduled windows — must be at most this, and is rejected with
+/// the field named otherwise. A latency model may put at most 1 % of its
+/// draws beyond it; such draws are cut to 24 h.
+pub const MAX_MS: f64 = 86_400_000.0;
+
 pub(crate) use batch::BatchPolicy;
 pub(crate) use fault::{Fault, FaultMenu};
 

@@ -113,9 +113,13 @@ impl PlannedFault {
     }
 }
 
-/// Converts milliseconds to a `Duration`, treating bad values as zero.
+/// Converts milliseconds to a `Duration`, saturating at
+/// [`MAX_MS`](crate::profile::MAX_MS): a draw from a model's far tail is cut
+/// to 24 h, never wrapped or zeroed. Validation keeps NaN and negative values
+/// out; were one to come, it would mean no delay.
 pub(crate) fn ms(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value / 1000.0).unwrap_or(Duration::ZERO)
+    let capped = value.min(crate::profile::MAX_MS);
+    Duration::try_from_secs_f64(capped / 1000.0).unwrap_or(Duration::ZERO)
 }
 
 /// Decides one request. `items` is the batch size, `None` for a single

@@ -8,7 +8,7 @@ use rand_distr::{Exp, LogNormal, Normal, Pareto};
 use super::base::{Base, Knots, LogGiven};
 use super::model::{Clamp, Latency};
 use super::tail::SlowTail;
-use crate::profile::{KNOT_NAMES, LatencyKind, LatencySpec, SpecError};
+use crate::profile::{KNOT_NAMES, LatencyKind, LatencySpec, MAX_MS, SpecError};
 
 /// The standard normal quantile at 0.99: Φ(Z_99) = 0.99.
 const Z_99: f64 = 2.326_347_874_040_840_8;
@@ -19,6 +19,15 @@ pub(super) const MAX_TRUNCATION_SDS: f64 = 2.0;
 
 /// Fields every model accepts (the clamp).
 const CLAMP_FIELDS: [&str; 2] = ["min_ms", "max_ms"];
+
+/// Fields that are milliseconds, so at most [`MAX_MS`].
+const MS_FIELDS: [&str; 15] = [
+    "ms", "min", "max", "mean", "sd", "median", "p99", "scale", "p0", "p50", "p90", "p999", "p100",
+    "min_ms", "max_ms",
+];
+
+/// The share of a model's draws allowed beyond [`MAX_MS`] (they are cut there).
+const MAX_SHARE_BEYOND_CEILING: f64 = 0.01;
 
 /// Fields that may legitimately be negative (`normal` mean, `lognormal` mu).
 const SIGNED_FIELDS: [&str; 2] = ["mean", "mu"];
@@ -36,12 +45,23 @@ impl LatencySpec {
         let clamp = self.clamp()?;
         let tail = self.slow_tail.as_ref().map(SlowTail::new).transpose()?;
         let breaks = base.breaks();
-        Ok(Latency {
+        let latency = Latency {
             base,
             clamp,
             tail,
             breaks,
-        })
+        };
+        let beyond = 1.0 - latency.cdf(MAX_MS);
+        if beyond > MAX_SHARE_BEYOND_CEILING {
+            return Err(SpecError::new(
+                "model",
+                format!(
+                    "{:.1} % of draws would exceed 24 h (86400000 ms); at most 1 % may",
+                    beyond * 100.0
+                ),
+            ));
+        }
+        Ok(latency)
     }
 
     /// Every numeric field with its name, in declaration order.
@@ -99,6 +119,12 @@ impl LatencySpec {
             }
             if v < 0.0 && !SIGNED_FIELDS.contains(&field) {
                 return Err(SpecError::new(field, format!("must be >= 0, got {v}")));
+            }
+            if v > MAX_MS && MS_FIELDS.contains(&field) {
+                return Err(SpecError::new(
+                    field,
+                    format!("{v} ms is more than the 24 h (86400000 ms) mockdet acts out"),
+                ));
             }
         }
         Ok(())

@@ -219,3 +219,25 @@ fn validation_messages_are_human() {
         .expect_err("invalid");
     assert_eq!(e.within("latency").field, "latency.ms");
 }
+
+#[test]
+fn models_that_mostly_draw_past_a_day_are_refused() {
+    use LatencyKind::*;
+    let refused = |s: LatencySpec| {
+        let e = s.validate().expect_err("refused");
+        assert!(e.to_string().contains("24 h"), "{e}");
+    };
+    refused(spec(Pareto, &[("scale", 10.0), ("shape", 1e-300)]));
+    refused(spec(Lognormal, &[("mu", 17.73), ("sigma", 2.0)]));
+    refused(with_tail(LatencySpec::fixed(100.0), 0.5, [1e308, 1e308]));
+    refused(LatencySpec::fixed(1e22));
+    // A rare tail past a day is kept; those draws are cut to 24 h.
+    let rare = with_tail(LatencySpec::fixed(100.0), 0.001, [1e308, 1e308]);
+    let latency = rare.validate().expect("a 0.1 % tail is accepted");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let longest = (0..20_000)
+        .map(|_| crate::sampling::ms(latency.sample_ms(&mut rng)))
+        .max()
+        .expect("draws");
+    assert_eq!(longest, std::time::Duration::from_secs(86_400));
+}
