@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -21,6 +20,7 @@ use subtle::ConstantTimeEq;
 
 use super::DetectorState;
 use super::error::ApiError;
+use super::pipeline;
 use crate::control::ControlError;
 use crate::profile::{DetectorProfile, ProfileError};
 use crate::profile::{NextFaults, Outage, Script};
@@ -87,7 +87,7 @@ async fn authorize(
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(bearer_token)
                 .unwrap_or("");
             if bool::from(offered.as_bytes().ct_eq(token.as_bytes())) {
                 next.run(request).await
@@ -109,6 +109,15 @@ async fn authorize(
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value; the scheme is
+/// case-insensitive (RFC 7235), so `bearer` and `BEARER` count too.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
+}
+
 fn bad(state: &DetectorState, code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
@@ -118,17 +127,12 @@ fn bad(state: &DetectorState, code: &'static str, message: impl Into<String>) ->
     )
 }
 
-/// Reads and decodes a JSON body of type `T`, or the 400 a client sees.
+/// Reads and decodes a JSON body of type `T`: 413 `body_too_large` past
+/// the admin limit, 400 for a body that cannot be read or decoded.
 async fn body<T: DeserializeOwned>(state: &DetectorState, request: Request) -> Result<T, ApiError> {
-    let bytes = to_bytes(request.into_body(), ADMIN_BODY_LIMIT)
-        .await
-        .map_err(|e| {
-            bad(
-                state,
-                "unreadable_body",
-                format!("could not read the body: {e}"),
-            )
-        })?;
+    let (parts, body) = request.into_parts();
+    let id = state.current().identity.detector_id.clone();
+    let bytes = pipeline::read_body(&parts, body, ADMIN_BODY_LIMIT, &id).await?;
     serde_json::from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
 }
 
@@ -294,6 +298,15 @@ async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer t0k"), Some("t0k"));
+        assert_eq!(bearer_token("bearer t0k"), Some("t0k"));
+        assert_eq!(bearer_token("BEARER  t0k"), Some("t0k"));
+        assert_eq!(bearer_token("Basic t0k"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
 
     #[test]
     fn access_follows_the_bind_address_and_token() {

@@ -237,8 +237,14 @@ fn answer(mut response: Response, incoming: &Incoming) -> Response {
     response
 }
 
-/// Reads the body within `limit` bytes.
-async fn read_body<B>(parts: &Parts, body: B, limit: usize, id: &str) -> Result<Bytes, ApiError>
+/// Reads the body within `limit` bytes: 413 `body_too_large` past it,
+/// 400 `unreadable_body` if the body breaks off.
+pub(crate) async fn read_body<B>(
+    parts: &Parts,
+    body: B,
+    limit: usize,
+    id: &str,
+) -> Result<Bytes, ApiError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,

@@ -216,3 +216,16 @@ async fn the_journal_limit_alone_gives_the_newest_and_since_seq_pages_forward() 
     let all = json_of(send(&state, get("/admin/requests")).await).await;
     assert_eq!(seqs(all), [1, 2, 3, 4, 5]);
 }
+
+#[tokio::test]
+async fn an_admin_body_over_the_limit_is_a_413() {
+    let state = state(profile(0.0, ""));
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let request = Request::post("/admin/outage")
+        .header("content-type", "application/json")
+        .body(Body::from(huge))
+        .expect("request");
+    let response = send(&state, request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json_of(response).await["error"]["code"], "body_too_large");
+}

@@ -54,8 +54,17 @@ pub enum FleetError {
         source: std::io::Error,
     },
     /// Two profiles share a name.
-    #[error("two detectors are named `{0}`; names must be unique in a fleet")]
-    DuplicateName(String),
+    #[error(
+        "two detectors are named `{name}` ({first} and {second}); names must be unique in a fleet"
+    )]
+    DuplicateName {
+        /// The shared name.
+        name: String,
+        /// Where the first profile came from.
+        first: String,
+        /// Where the second came from.
+        second: String,
+    },
     /// The builder was given no profile.
     #[error("a fleet needs at least one detector profile")]
     Empty,
@@ -174,12 +183,13 @@ impl FleetBuilder {
         });
         let metrics = Metrics::new();
         let mut bound = Vec::with_capacity(self.profiles.len());
-        for profile in &self.profiles {
-            if bound
-                .iter()
-                .any(|(d, _): &(Detector, _)| d.name == profile.name)
-            {
-                return Err(FleetError::DuplicateName(profile.name.clone()));
+        for (i, profile) in self.profiles.iter().enumerate() {
+            if let Some(first) = self.profiles[..i].iter().find(|p| p.name == profile.name) {
+                return Err(FleetError::DuplicateName {
+                    name: profile.name.clone(),
+                    first: first.origin(),
+                    second: profile.origin(),
+                });
             }
             let addr = SocketAddr::new(self.bind, self.port_of(profile));
             let listener = server::bind(addr).map_err(|source| FleetError::Bind {

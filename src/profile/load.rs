@@ -67,7 +67,10 @@ impl DetectorProfile {
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let figment = match extension.to_ascii_lowercase().as_str() {
             "toml" => Figment::from(Toml::file_exact(path)),
-            "yaml" | "yml" => Figment::from(Yaml::file_exact(path)),
+            "yaml" | "yml" => {
+                check_yaml_nesting(path)?;
+                Figment::from(Yaml::file_exact(path))
+            }
             _ => {
                 return Err(ProfileError::UnsupportedFormat {
                     path: path.to_owned(),
@@ -81,6 +84,52 @@ impl DetectorProfile {
     pub fn from_toml_str(text: &str) -> Result<Self, ProfileError> {
         load(Figment::from(Toml::string(text)), "inline profile")
     }
+}
+
+/// How deeply `[` and `{` may nest in a YAML profile (real ones need 3).
+const MAX_YAML_NESTING: usize = 64;
+
+/// Refuses YAML whose flow collections nest past [`MAX_YAML_NESTING`]
+/// before the YAML parser sees it: the parser would refuse it too, but only
+/// after work quadratic in the depth (38 s for 100,000 levels).
+fn check_yaml_nesting(path: &Path) -> Result<(), ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    match yaml_nesting_past(&text, MAX_YAML_NESTING) {
+        None => Ok(()),
+        Some(line) => Err(ProfileError::Parse {
+            origin: path.display().to_string(),
+            message: format!("line {line}: `[`/`{{` nested more than {MAX_YAML_NESTING} deep"),
+        }),
+    }
+}
+
+/// The line where flow collections first nest deeper than `limit`, if they
+/// do; brackets inside quotes and comments do not count.
+fn yaml_nesting_past(text: &str, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (number, line) in text.lines().enumerate() {
+        let mut quote = None;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > limit {
+                        return Some(number + 1);
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// The environment prefix of a profile: `MOCKDET_<NAME>_`, upper-cased, with
@@ -164,6 +213,14 @@ mod tests {
             assert!(err.contains("bad.toml") && err.contains("latency"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn deep_yaml_nesting_is_refused_at_once() {
+        let deep = format!("x: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(yaml_nesting_past(&deep, 64), Some(1));
+        let fine = "a: [1, {b: [2]}]\nc: \"[[[[[[\"\n# [[[[[[[[\n";
+        assert_eq!(yaml_nesting_past(fine, 3), None);
     }
 
     #[test]
