@@ -109,6 +109,8 @@ pub(crate) struct DetectorState {
     series: series::Series,
     in_flight: IntGauge,
     pub(crate) admin: AdminAccess,
+    /// How long a request's body may take to arrive.
+    pub(crate) read_timeout: std::time::Duration,
 }
 
 impl DetectorState {
@@ -137,7 +139,14 @@ impl DetectorState {
             metrics,
             series: series::Series::default(),
             admin,
+            read_timeout: std::time::Duration::from_secs(60),
         })
+    }
+
+    /// Sets how long a request's body may take to arrive (default 60 s).
+    pub(crate) fn with_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.read_timeout = timeout;
+        self
     }
 
     /// The profile and what derives from it, as of now.

@@ -19,6 +19,7 @@
 //! is a new `Wire`, nothing more.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::BoxError;
 use axum::body::{Bytes, HttpBody};
@@ -98,7 +99,7 @@ where
     let snapshot = state.current();
     let mut incoming = arrive(state, &parts, arrival, &snapshot.identity.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
-    let parsed = match parse(wire, &snapshot, &parts, body).await {
+    let parsed = match parse(wire, &snapshot, &parts, (body, state.read_timeout)).await {
         Ok(parsed) => parsed,
         Err(error) => {
             let response = reject(state, wire.endpoint(), &incoming, error);
@@ -174,7 +175,7 @@ async fn parse<W, B>(
     wire: &W,
     snapshot: &Snapshot,
     parts: &Parts,
-    body: B,
+    (body, timeout): (B, Duration),
 ) -> Result<W::Parsed, ApiError>
 where
     W: Wire,
@@ -183,7 +184,8 @@ where
 {
     wire.admit(snapshot)?;
     let id = &snapshot.identity.detector_id;
-    let bytes = read_body(parts, body, snapshot.behaviour.body_limit, id).await?;
+    let limit = snapshot.behaviour.body_limit;
+    let bytes = read_body(parts, body, limit, timeout, id).await?;
     wire.parse(snapshot, &bytes)
 }
 
@@ -237,12 +239,14 @@ fn answer(mut response: Response, incoming: &Incoming) -> Response {
     response
 }
 
-/// Reads the body within `limit` bytes: 413 `body_too_large` past it,
-/// 400 `unreadable_body` if the body breaks off.
+/// Reads the body within `limit` bytes and `timeout`: 413 `body_too_large`
+/// past the limit, 408 `body_timeout` past the time, 400 `unreadable_body`
+/// if the body breaks off.
 pub(crate) async fn read_body<B>(
     parts: &Parts,
     body: B,
     limit: usize,
+    timeout: Duration,
     id: &str,
 ) -> Result<Bytes, ApiError>
 where
@@ -265,7 +269,15 @@ where
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let collected = http_body_util::Limited::new(body, limit).collect().await;
+    let collecting = http_body_util::Limited::new(body, limit).collect();
+    let Ok(collected) = tokio::time::timeout(timeout, collecting).await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
+            id,
+        ));
+    };
     collected.map(Collected::to_bytes).map_err(|inner| {
         if inner.is::<http_body_util::LengthLimitError>() {
             too_large()

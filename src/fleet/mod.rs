@@ -37,6 +37,11 @@ use crate::sampling::rng::entropy_seed;
 /// Default time in-flight requests get to finish on shutdown.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a client may take over a request's headers or its body, and how
+/// long an idle keep-alive connection is kept (see
+/// [`FleetBuilder::read_timeout`]).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a fleet could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -79,6 +84,7 @@ pub struct FleetBuilder {
     profile_ports: bool,
     ports: HashMap<String, u16>,
     drain: Duration,
+    read_timeout: Duration,
     admin_token: Option<String>,
     allow_overrides: bool,
 }
@@ -92,6 +98,7 @@ impl FleetBuilder {
             profile_ports: false,
             ports: HashMap::new(),
             drain: DEFAULT_DRAIN_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
             admin_token: None,
             allow_overrides: false,
         }
@@ -156,6 +163,16 @@ impl FleetBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers — and how
+    /// long an idle keep-alive connection stays open waiting for the next
+    /// request — and, separately, its body (default 60 s). A client that
+    /// stalls past it is disconnected (headers) or answered 408
+    /// `body_timeout` (body), so stalled clients cannot pile up.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
     /// Requires `Authorization: Bearer <token>` on `/admin/*`. Without a
     /// token the admin API is open on loopback and disabled elsewhere.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
@@ -205,7 +222,8 @@ impl FleetBuilder {
             let mut profile = profile.clone();
             profile.allow_overrides |= self.allow_overrides;
             let access = AdminAccess::for_bind(self.bind, self.admin_token.clone());
-            let state = DetectorState::new(profile.clone(), seed, metrics.clone(), access)?;
+            let state = DetectorState::new(profile.clone(), seed, metrics.clone(), access)?
+                .with_read_timeout(self.read_timeout);
             let detector = Detector {
                 name: profile.name.clone(),
                 addr,
@@ -213,7 +231,11 @@ impl FleetBuilder {
             };
             bound.push((detector, listener));
         }
-        Ok(Fleet::serve(bound, seed, self.drain))
+        let timeouts = server::Timeouts {
+            drain: self.drain,
+            read: self.read_timeout,
+        };
+        Ok(Fleet::serve(bound, seed, timeouts))
     }
 
     fn port_of(&self, profile: &DetectorProfile) -> u16 {
@@ -248,7 +270,11 @@ impl Fleet {
         FleetBuilder::new()
     }
 
-    fn serve(bound: Vec<(Detector, tokio::net::TcpListener)>, seed: u64, drain: Duration) -> Self {
+    fn serve(
+        bound: Vec<(Detector, tokio::net::TcpListener)>,
+        seed: u64,
+        timeouts: server::Timeouts,
+    ) -> Self {
         let (shutdown, _) = watch::channel(false);
         let mut detectors = Vec::with_capacity(bound.len());
         let mut tasks = Vec::with_capacity(bound.len());
@@ -256,7 +282,9 @@ impl Fleet {
             let service = detector::DetectorService::new(detector.state.clone());
             tracing::info!(detector = %detector.name, addr = %detector.addr, "listening");
             let stop = shutdown.subscribe();
-            tasks.push(tokio::spawn(server::serve(listener, service, stop, drain)));
+            tasks.push(tokio::spawn(server::serve(
+                listener, service, stop, timeouts,
+            )));
             detectors.push(detector);
         }
         Self {

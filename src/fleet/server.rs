@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -41,6 +41,16 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// How long the server waits on clients and on itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// In-flight requests' time to finish at shutdown.
+    pub(crate) drain: Duration,
+    /// A client's time to send a request's headers; also how long an idle
+    /// keep-alive connection waits for its next request.
+    pub(crate) read: Duration,
+}
+
 /// Serves `service` on `listener` until `shutdown` turns true, then stops
 /// accepting, lets in-flight requests finish for up to `drain`, and cuts
 /// whatever is still running at the deadline.
@@ -48,9 +58,17 @@ pub(crate) async fn serve(
     listener: TcpListener,
     service: DetectorService,
     mut shutdown: watch::Receiver<bool>,
-    drain: Duration,
+    timeouts: Timeouts,
 ) {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let drain = timeouts.drain;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper starts this timer whenever it waits for a request head — on a
+    // fresh connection and between keep-alive requests — so it bounds both
+    // slow headers (slowloris) and idle connections.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.read);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     // The guard `wait_for` yields is not `Send`; keep it inside this future.
