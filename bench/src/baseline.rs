@@ -19,6 +19,8 @@ use axum::serve::ListenerExt;
 use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpSocket};
 
+use super::error::BenchError;
+
 /// Same pending-connection queue as a detector's listener.
 const LISTEN_BACKLOG: u32 = 4096;
 
@@ -47,8 +49,8 @@ pub struct BaselineArgs {
 
 /// Runs the baseline until killed, after printing the same kind of ready
 /// line as `mockdet`: `{"ready":{"baseline0":"http://127.0.0.1:PORT"}}`.
-pub fn serve_baseline(args: &BaselineArgs) -> Result<(), String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
+pub fn serve_baseline(args: &BaselineArgs) -> Result<(), BenchError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(BenchError::Runtime)?;
     runtime.block_on(async {
         let delay = Duration::from_millis(args.sleep_ms);
         let app = Router::new()
@@ -56,9 +58,12 @@ pub fn serve_baseline(args: &BaselineArgs) -> Result<(), String> {
             .with_state(delay);
         let mut urls = Map::new();
         for i in 0..args.listeners.max(1) {
-            let listener = bind(SocketAddr::new(args.bind, 0))
-                .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let listen = |source| BenchError::Listen {
+                addr: args.bind,
+                source,
+            };
+            let listener = bind(SocketAddr::new(args.bind, 0)).map_err(listen)?;
+            let addr = listener.local_addr().map_err(listen)?;
             urls.insert(
                 format!("baseline{i}"),
                 Value::String(format!("http://{addr}")),

@@ -23,6 +23,8 @@ use tokio::net::TcpStream;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use super::error::BenchError;
+
 /// How long establishing one connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -38,12 +40,12 @@ pub(crate) struct Shot {
 }
 
 impl Shot {
-    fn request(&self) -> Result<hyper::Request<Full<Bytes>>, String> {
+    fn request(&self) -> Result<hyper::Request<Full<Bytes>>, BenchError> {
         hyper::Request::post(self.path)
             .header(hyper::header::HOST, self.addr.to_string())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(self.body.clone()))
-            .map_err(|e| e.to_string())
+            .map_err(BenchError::Request)
     }
 }
 
@@ -73,15 +75,15 @@ impl Drop for Conn {
 
 impl Conn {
     /// Connects to `addr` (bounded by [`CONNECT_TIMEOUT`]).
-    pub(crate) async fn open(addr: SocketAddr) -> Result<Self, String> {
+    pub(crate) async fn open(addr: SocketAddr) -> Result<Self, BenchError> {
         let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
-            .map_err(|_| format!("connecting to {addr} timed out"))?
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            .map_err(|_| BenchError::ConnectTimeout { addr })?
+            .map_err(|source| BenchError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| BenchError::Http { addr, source })?;
         let task = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -93,26 +95,22 @@ impl Conn {
     }
 
     /// Sends `shot` and reads the whole answer.
-    pub(crate) async fn exchange(&mut self, shot: &Shot) -> Result<Answer, String> {
+    pub(crate) async fn exchange(&mut self, shot: &Shot) -> Result<Answer, BenchError> {
         let request = shot.request()?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let http = |source| BenchError::Http {
+            addr: shot.addr,
+            source,
+        };
+        self.sender.ready().await.map_err(http)?;
         let start = Instant::now();
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
+        let response = self.sender.send_request(request).await.map_err(http)?;
         let status = response.status().as_u16();
         let seq = response
             .headers()
             .get("x-mock-seq")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
+        response.into_body().collect().await.map_err(http)?;
         let done = Instant::now();
         Ok(Answer {
             status,
@@ -124,7 +122,7 @@ impl Conn {
 }
 
 /// Opens `n` connections to `addr`, a bounded number at a time.
-pub(crate) async fn open_many(addr: SocketAddr, n: usize) -> Result<Vec<Conn>, String> {
+pub(crate) async fn open_many(addr: SocketAddr, n: usize) -> Result<Vec<Conn>, BenchError> {
     let mut conns = Vec::with_capacity(n);
     while conns.len() < n {
         let batch = CONNECT_CONCURRENCY.min(n - conns.len());
@@ -133,7 +131,7 @@ pub(crate) async fn open_many(addr: SocketAddr, n: usize) -> Result<Vec<Conn>, S
             set.spawn(Conn::open(addr));
         }
         while let Some(joined) = set.join_next().await {
-            conns.push(joined.map_err(|e| e.to_string())??);
+            conns.push(joined??);
         }
     }
     Ok(conns)
@@ -172,7 +170,7 @@ impl ClosedRun {
 }
 
 /// Runs `plan` against `shot.addr`.
-pub(crate) async fn closed_loop(plan: &ClosedLoop, shot: &Shot) -> Result<ClosedRun, String> {
+pub(crate) async fn closed_loop(plan: &ClosedLoop, shot: &Shot) -> Result<ClosedRun, BenchError> {
     let conns = open_many(shot.addr, plan.connections).await?;
     let start = Instant::now();
     let from = start + plan.warmup;
@@ -195,7 +193,7 @@ pub(crate) async fn closed_loop(plan: &ClosedLoop, shot: &Shot) -> Result<Closed
     };
     let deadline = to + plan.request_timeout + Duration::from_secs(1);
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, lanes.join_next()).await {
-        let (latencies, errors) = joined.map_err(|e| e.to_string())?;
+        let (latencies, errors) = joined?;
         run.latencies_ms.extend(latencies);
         run.errors += errors;
     }
@@ -270,7 +268,7 @@ pub(crate) struct OpenRun {
 type Pool = Arc<Mutex<Vec<Conn>>>;
 
 /// Runs `plan` against `shot.addr`.
-pub(crate) async fn open_loop(plan: OpenLoop, shot: Shot) -> Result<OpenRun, String> {
+pub(crate) async fn open_loop(plan: OpenLoop, shot: Shot) -> Result<OpenRun, BenchError> {
     let pool: Pool = Arc::new(Mutex::new(Vec::new()));
     let shot = Arc::new(shot);
     let start = Instant::now();
@@ -288,7 +286,7 @@ pub(crate) async fn open_loop(plan: OpenLoop, shot: Shot) -> Result<OpenRun, Str
     let mut run = OpenRun::default();
     let deadline = Instant::now() + plan.request_timeout + CONNECT_TIMEOUT + Duration::from_secs(1);
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, requests.join_next()).await {
-        let (outcome, lag) = joined.map_err(|e| e.to_string())?;
+        let (outcome, lag) = joined?;
         run.outcomes.push(outcome);
         run.lag_ms.push(lag);
     }

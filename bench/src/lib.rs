@@ -7,11 +7,15 @@
 //! closed-loop HTTP client), `hold` (many waiting connections) and `wrk`
 //! generate load; `process` starts and kills the servers (the baseline
 //! lives in `baseline`); `stats` and `report` are pure; `sys` wraps the
-//! Linux calls (affinity, limits, `/proc`).
+//! Linux calls (affinity, limits, `/proc`); `error` says why a run stopped.
+//! The public surface is what the command line needs: [`run`] with
+//! [`BenchArgs`], [`serve_baseline`] with [`BaselineArgs`], and
+//! [`BenchError`].
 
 mod baseline;
 mod cases;
 mod client;
+mod error;
 mod hold;
 mod process;
 mod report;
@@ -25,6 +29,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 pub use baseline::{BaselineArgs, serve_baseline};
+pub use error::BenchError;
 
 use cases::{Bench, Settings};
 use process::Scratch;
@@ -82,17 +87,17 @@ enum ClientChoice {
 }
 
 /// Runs the benchmark, prints the table on stdout, writes JSON if asked.
-pub fn run(args: &BenchArgs) -> Result<(), String> {
+pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
     let (server_cpu, client_cpu) = choose_cpus();
     if let Some(cpu) = client_cpu {
         // Before the runtime exists, so every thread of ours inherits it.
-        sys::pin_to(cpu).map_err(|e| format!("cannot pin the client to CPU {cpu}: {e}"))?;
+        sys::pin_to(cpu).map_err(|source| BenchError::Pin { cpu, source })?;
     }
     let nofile = sys::raise_nofile_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start tokio: {e}"))?;
+        .map_err(BenchError::Runtime)?;
     let limit = if args.quick { QUICK_LIMIT } else { FULL_LIMIT };
     let report = runtime.block_on(async {
         let mut bench = Bench {
@@ -111,16 +116,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         describe(&mut bench, nofile.ok());
         tokio::time::timeout(limit, run_cases(&mut bench, &selected(args)))
             .await
-            .map_err(|_| format!("the benchmark did not finish within {limit:?}"))??;
+            .map_err(|_| BenchError::Overtime { limit })??;
         let load = sys::load_average().map_or("unknown".into(), |l| format!("{l:.2}"));
         bench.report.about("load average (1 min) at the end", load);
-        Ok::<_, String>(bench.report)
+        Ok::<_, BenchError>(bench.report)
     })?;
     print!("{}", report.table());
     if let Some(path) = &args.out {
-        let text = serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&report.to_json()).map_err(BenchError::Encode)?;
+        std::fs::write(path, text + "\n").map_err(|source| BenchError::Write {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -133,7 +140,7 @@ fn selected(args: &BenchArgs) -> Vec<Case> {
     }
 }
 
-async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), String> {
+async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), BenchError> {
     for (i, case) in cases.iter().enumerate() {
         if i > 0 {
             tokio::time::sleep(bench.settings.cooldown).await;
@@ -162,12 +169,12 @@ fn choose_cpus() -> (Option<usize>, Option<usize>) {
     }
 }
 
-async fn use_wrk(args: &BenchArgs) -> Result<bool, String> {
+async fn use_wrk(args: &BenchArgs) -> Result<bool, BenchError> {
     match (args.client, args.quick) {
         (ClientChoice::Native, _) | (ClientChoice::Auto, true) => Ok(false),
         (ClientChoice::Auto, false) => Ok(wrk::available().await),
         (ClientChoice::Wrk, _) if wrk::available().await => Ok(true),
-        (ClientChoice::Wrk, _) => Err("--client wrk, but wrk is not installed".to_owned()),
+        (ClientChoice::Wrk, _) => Err(BenchError::NoWrk),
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::Instant;
 
+use super::error::BenchError;
 use super::sys::{self, Memory};
 
 /// How long a server may take to print its ready line.
@@ -49,22 +50,26 @@ pub(crate) struct Server {
 
 impl Server {
     /// Spawns the server and waits for its ready line.
-    pub(crate) async fn start(launch: &Launch) -> Result<Self, String> {
+    pub(crate) async fn start(launch: &Launch) -> Result<Self, BenchError> {
         let mut command = command(launch)?;
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot start {:?}: {e}", launch.args))?;
-        let pid = child.id().ok_or("the server exited at once")?;
+        let mut child = command.spawn().map_err(|source| BenchError::Spawn {
+            args: launch.args.clone(),
+            source,
+        })?;
+        let pid = child.id().ok_or(BenchError::ExitedAtOnce)?;
         let stdout = child
             .stdout
             .take()
-            .ok_or("the server's stdout is not piped")?;
+            .expect("command() pipes the server's stdout");
         let mut stdout = BufReader::new(stdout);
         let line = read_ready_line(&mut stdout).await;
         let ready_after = started.elapsed();
-        let failed = |why: String| format!("{why}; see {}", launch.log.display());
-        let listeners = parse_ready(&line.map_err(failed)?).map_err(failed)?;
+        let not_ready = |why| BenchError::NotReady {
+            log: launch.log.clone(),
+            source: Box::new(why),
+        };
+        let listeners = parse_ready(&line.map_err(not_ready)?).map_err(not_ready)?;
         Ok(Self {
             child,
             pid,
@@ -75,17 +80,22 @@ impl Server {
     }
 
     /// The address of the listener called `name`.
-    pub(crate) fn addr(&self, name: &str) -> Result<SocketAddr, String> {
+    pub(crate) fn addr(&self, name: &str) -> Result<SocketAddr, BenchError> {
         self.listeners
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, addr)| *addr)
-            .ok_or_else(|| format!("the server has no listener `{name}`"))
+            .ok_or_else(|| BenchError::NoListener {
+                listener: name.to_owned(),
+            })
     }
 
     /// The server's resident memory now and at its peak.
-    pub(crate) fn memory(&self) -> Result<Memory, String> {
-        sys::memory(self.pid).map_err(|e| format!("cannot read memory of {}: {e}", self.pid))
+    pub(crate) fn memory(&self) -> Result<Memory, BenchError> {
+        sys::memory(self.pid).map_err(|source| BenchError::Memory {
+            pid: self.pid,
+            source,
+        })
     }
 
     /// The server's process id.
@@ -102,10 +112,12 @@ impl Server {
 
 /// The command for `launch`: this binary, pinned, dying with its parent,
 /// stdout piped for the ready line, stderr to the log file.
-fn command(launch: &Launch) -> Result<Command, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
-    let log = std::fs::File::create(&launch.log)
-        .map_err(|e| format!("cannot create {}: {e}", launch.log.display()))?;
+fn command(launch: &Launch) -> Result<Command, BenchError> {
+    let exe = std::env::current_exe().map_err(BenchError::OwnBinary)?;
+    let log = std::fs::File::create(&launch.log).map_err(|source| BenchError::Create {
+        path: launch.log.clone(),
+        source,
+    })?;
     let mut command = Command::new(exe);
     command
         .args(&launch.args)
@@ -133,24 +145,31 @@ pub(crate) fn pin_child(command: &mut Command, cpu: Option<usize>) {
 }
 
 /// Reads the first stdout line, within [`READY_TIMEOUT`].
-async fn read_ready_line(stdout: &mut BufReader<ChildStdout>) -> Result<String, String> {
+async fn read_ready_line(stdout: &mut BufReader<ChildStdout>) -> Result<String, BenchError> {
     let mut line = String::new();
     match tokio::time::timeout(READY_TIMEOUT, stdout.read_line(&mut line)).await {
-        Err(_) => Err(format!("no ready line within {READY_TIMEOUT:?}")),
-        Ok(Err(e)) => Err(format!("cannot read the ready line: {e}")),
-        Ok(Ok(0)) => Err("the server exited before it was ready".into()),
+        Err(_) => Err(BenchError::NoReadyLine {
+            timeout: READY_TIMEOUT,
+        }),
+        Ok(Err(e)) => Err(BenchError::ReadReadyLine(e)),
+        Ok(Ok(0)) => Err(BenchError::ExitedBeforeReady),
         Ok(Ok(_)) => Ok(line),
     }
 }
 
 /// Parses `{"ready": {"name": "http://ip:port", ...}, ...}`.
-pub(crate) fn parse_ready(line: &str) -> Result<Vec<(String, SocketAddr)>, String> {
+pub(crate) fn parse_ready(line: &str) -> Result<Vec<(String, SocketAddr)>, BenchError> {
     let value: Value =
-        serde_json::from_str(line.trim()).map_err(|e| format!("bad ready line {line:?}: {e}"))?;
+        serde_json::from_str(line.trim()).map_err(|source| BenchError::BadReadyLine {
+            line: line.to_owned(),
+            source,
+        })?;
     let ready = value
         .get("ready")
         .and_then(Value::as_object)
-        .ok_or_else(|| format!("ready line without a `ready` object: {line:?}"))?;
+        .ok_or_else(|| BenchError::NoReadyObject {
+            line: line.to_owned(),
+        })?;
     ready
         .iter()
         .map(|(name, url)| {
@@ -158,7 +177,10 @@ pub(crate) fn parse_ready(line: &str) -> Result<Vec<(String, SocketAddr)>, Strin
                 .as_str()
                 .and_then(|u| u.strip_prefix("http://"))
                 .and_then(|hostport| hostport.trim_end_matches('/').parse().ok())
-                .ok_or_else(|| format!("bad URL for `{name}` in {line:?}"))?;
+                .ok_or_else(|| BenchError::BadListenerUrl {
+                    listener: name.clone(),
+                    line: line.to_owned(),
+                })?;
             Ok((name.clone(), addr))
         })
         .collect()
@@ -172,10 +194,12 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Creates a fresh directory under the system temp dir.
-    pub(crate) fn new() -> Result<Self, String> {
+    pub(crate) fn new() -> Result<Self, BenchError> {
         let path = std::env::temp_dir().join(format!("mockdet-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(|source| BenchError::Create {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Self { path })
     }
 
@@ -185,9 +209,12 @@ impl Scratch {
     }
 
     /// Writes `text` to `name` inside the directory and returns its path.
-    pub(crate) fn write(&self, name: &str, text: &str) -> Result<PathBuf, String> {
+    pub(crate) fn write(&self, name: &str, text: &str) -> Result<PathBuf, BenchError> {
         let path = self.path.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|source| BenchError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     }
 }
@@ -213,7 +240,8 @@ mod tests {
 
     #[test]
     fn a_bad_ready_line_is_an_error_naming_it() {
-        assert!(parse_ready("listening").unwrap_err().contains("listening"));
+        let err = parse_ready("listening").unwrap_err().to_string();
+        assert!(err.contains("listening"), "{err}");
         assert!(parse_ready(r#"{"ready":{"a":"nope"}}"#).is_err());
     }
 }

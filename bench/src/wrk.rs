@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+use super::error::BenchError;
 use super::process::pin_child;
 
 /// Whether `wrk` can be run.
@@ -88,7 +89,7 @@ pub(crate) async fn run(
     connections: usize,
     duration: Duration,
     cpu: Option<usize>,
-) -> Result<WrkRun, String> {
+) -> Result<WrkRun, BenchError> {
     let seconds = duration.as_secs_f64().ceil().max(1.0) as u64;
     let mut command = Command::new("wrk");
     command
@@ -102,13 +103,18 @@ pub(crate) async fn run(
     let limit = Duration::from_secs(seconds + 10);
     let output = tokio::time::timeout(limit, command.output())
         .await
-        .map_err(|_| format!("wrk did not finish within {limit:?}"))?
-        .map_err(|e| format!("cannot run wrk: {e}"))?;
+        .map_err(|_| BenchError::WrkOvertime { limit })?
+        .map_err(BenchError::WrkStart)?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(format!("wrk failed ({}): {text}", output.status));
+        return Err(BenchError::WrkFailed {
+            status: output.status,
+            output: text.into_owned(),
+        });
     }
-    parse(&text).ok_or_else(|| format!("cannot read wrk's output: {text}"))
+    parse(&text).ok_or_else(|| BenchError::WrkOutput {
+        output: text.into_owned(),
+    })
 }
 
 /// Reads `Requests/sec:` and the error lines of wrk's summary.

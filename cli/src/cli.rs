@@ -1,6 +1,7 @@
 //! The `mockdet` command line: argument types (clap) and what each command
 //! does. `main.rs` only parses, calls [`run`] and exits with its code.
 
+use crate::error::CliError;
 use crate::{fleet_cmd, logging};
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Mock detectors that misbehave on purpose, reproducibly, at load.
 #[derive(Debug, Parser)]
 #[command(name = "mockdet", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -24,7 +25,7 @@ pub struct Cli {
 
 /// Options of the default command: run detectors.
 #[derive(Debug, Clone, clap::Args)]
-pub struct FleetArgs {
+pub(crate) struct FleetArgs {
     /// Run this profile (repeatable); default: all five built-ins, or every
     /// --profile-file when files are given.
     #[arg(long = "profile", value_name = "NAME")]
@@ -99,7 +100,7 @@ pub(crate) enum ProfilesAction {
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -110,12 +111,14 @@ pub enum LogFormat {
 const USAGE_ERROR: u8 = 2;
 
 /// Runs a parsed command line and returns the process exit code.
-pub fn run(cli: Cli) -> ExitCode {
+pub(crate) fn run(cli: Cli) -> ExitCode {
     logging::init(cli.log_format);
-    let result = match cli.command {
+    let result: Result<(), CliError> = match cli.command {
         None => fleet_cmd::run_fleet(&cli.fleet),
-        Some(Command::Bench(args)) => mockdet_bench::run(&args),
-        Some(Command::BenchBaselineServer(args)) => mockdet_bench::serve_baseline(&args),
+        Some(Command::Bench(args)) => mockdet_bench::run(&args).map_err(CliError::from),
+        Some(Command::BenchBaselineServer(args)) => {
+            mockdet_bench::serve_baseline(&args).map_err(CliError::from)
+        }
         Some(Command::Orchestrator(args)) => crate::orchestrator_cmd::orchestrator(&args),
         Some(Command::Demo(args)) => crate::orchestrator_cmd::demo(&args, &cli.fleet.profile_files),
         Some(Command::OrchestratorBench(args)) => return crate::orchestrator_cmd::bench(&args),
@@ -127,8 +130,8 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("mockdet: {message}");
+        Err(error) => {
+            eprintln!("mockdet: {error}");
             ExitCode::from(USAGE_ERROR)
         }
     }

@@ -6,51 +6,45 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{FleetArgs, ProfilesAction};
+use crate::error::{CliError, runtime};
 use mockdet::DetectorProfile;
 use mockdet::Fleet;
 use mockdet::profile::BUILTIN_NAMES;
 
 /// Resolves which profiles the arguments select, in order.
-fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, String> {
+fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, CliError> {
     let files = args
         .profile_files
         .iter()
         .map(DetectorProfile::from_path)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, _>>()?;
     if args.profiles.is_empty() {
         if !files.is_empty() {
             return Ok(files);
         }
-        return DetectorProfile::builtins().map_err(|e| e.to_string());
+        return Ok(DetectorProfile::builtins()?);
     }
     args.profiles
         .iter()
         .map(|name| match files.iter().find(|p| &p.name == name) {
             Some(profile) => Ok(profile.clone()),
-            None => DetectorProfile::builtin(name).map_err(|e| {
-                let loaded: Vec<&str> = files.iter().map(|p| p.name.as_str()).collect();
-                if loaded.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{e}; from files: {}", loaded.join(", "))
-                }
+            None => DetectorProfile::builtin(name).map_err(|source| CliError::UnknownProfile {
+                source,
+                loaded: files.iter().map(|p| p.name.clone()).collect(),
             }),
         })
         .collect()
 }
 
 /// Runs the fleet until SIGINT/SIGTERM.
-pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), String> {
+pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), CliError> {
     let profiles = selected_profiles(args)?;
     if args.port.is_some() && profiles.len() != 1 {
-        return Err(format!(
-            "--port applies to a single detector, but {} are selected; pick one with --profile",
-            profiles.len()
-        ));
+        return Err(CliError::PortNeedsOneDetector {
+            selected: profiles.len(),
+        });
     }
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut builder = Fleet::builder()
             .bind(args.bind)
             .profile_ports(true)
@@ -69,13 +63,12 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), String> {
             .into_iter()
             .fold(builder, |b, p| b.profile(p))
             .start()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         print_ready(&fleet);
         crate::cli::wait_for_signal().await;
         tracing::info!(drain = ?args.drain_timeout, "stopping: draining in-flight requests");
         fleet.shutdown().await;
-        Ok(())
+        Ok::<_, CliError>(())
     })
 }
 
@@ -90,14 +83,14 @@ fn print_ready(fleet: &Fleet) {
 }
 
 /// `mockdet profiles list|show`.
-pub(crate) fn profiles(args: &FleetArgs, action: &ProfilesAction) -> Result<(), String> {
+pub(crate) fn profiles(args: &FleetArgs, action: &ProfilesAction) -> Result<(), CliError> {
     let mut all = Vec::new();
     for path in &args.profile_files {
-        all.push(DetectorProfile::from_path(path).map_err(|e| e.to_string())?);
+        all.push(DetectorProfile::from_path(path)?);
     }
     for name in BUILTIN_NAMES {
         if !all.iter().any(|p| p.name == name) {
-            all.push(DetectorProfile::builtin(name).map_err(|e| e.to_string())?);
+            all.push(DetectorProfile::builtin(name)?);
         }
     }
     match action {
@@ -107,10 +100,13 @@ pub(crate) fn profiles(args: &FleetArgs, action: &ProfilesAction) -> Result<(), 
             }
         }
         ProfilesAction::Show { name } => {
-            let profile = all.iter().find(|p| &p.name == name).ok_or_else(|| {
-                let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
-                format!("no profile `{name}` (known: {})", names.join(", "))
-            })?;
+            let profile =
+                all.iter()
+                    .find(|p| &p.name == name)
+                    .ok_or_else(|| CliError::NoSuchProfile {
+                        name: name.clone(),
+                        known: all.iter().map(|p| p.name.clone()).collect(),
+                    })?;
             print!("{}", profile.to_toml());
         }
     }
@@ -146,12 +142,17 @@ pub(crate) fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| e.to_string())?;
-        let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
-        if response.status().is_success() {
+            .map_err(CliError::HttpClient)?;
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(CliError::Unreachable)?;
+        let status = response.status();
+        if status.is_success() {
             Ok(())
         } else {
-            Err(format!("answered {}", response.status()))
+            Err(CliError::Unhealthy { status })
         }
     });
     match outcome {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod error;
 mod fleet_cmd;
 mod logging;
 mod orchestrator_cmd;

@@ -15,6 +15,8 @@ use mockdet::DetectorProfile;
 use mockdet_orchestrator::bench::{self, BenchOptions};
 use mockdet_orchestrator::{Demo, DemoPorts, Orchestrator, OrchestratorConfig};
 
+use crate::error::{CliError, runtime};
+
 /// `mockdet orchestrator`: the reference orchestrator.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct OrchestratorArgs {
@@ -95,10 +97,6 @@ pub(crate) struct BenchArgs {
     api_key: Option<String>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))
-}
-
 /// Applies the shared overrides to a configuration.
 fn apply(common: &CommonArgs, config: &mut OrchestratorConfig) {
     if let Some(key) = &common.api_key {
@@ -112,23 +110,21 @@ fn apply(common: &CommonArgs, config: &mut OrchestratorConfig) {
     }
 }
 
-fn load(path: Option<&PathBuf>) -> Result<OrchestratorConfig, String> {
+fn load(path: Option<&PathBuf>) -> Result<OrchestratorConfig, CliError> {
     match path {
-        Some(path) => OrchestratorConfig::from_path(path).map_err(|e| e.to_string()),
+        Some(path) => Ok(OrchestratorConfig::from_path(path)?),
         None => Ok(OrchestratorConfig::default()),
     }
 }
 
 /// Runs `mockdet orchestrator` until SIGINT/SIGTERM.
-pub(crate) fn orchestrator(args: &OrchestratorArgs) -> Result<(), String> {
+pub(crate) fn orchestrator(args: &OrchestratorArgs) -> Result<(), CliError> {
     if args.config.is_none() && args.detectors.is_none() {
-        return Err(
-            "give --config FILE or --detectors name=url,... (or run `mockdet demo`)".to_owned(),
-        );
+        return Err(CliError::NoDetectors);
     }
     let mut config = load(args.config.as_ref())?;
     if let Some(list) = &args.detectors {
-        config = config.with_detector_list(list).map_err(|e| e.to_string())?;
+        config = config.with_detector_list(list)?;
     }
     apply(&args.common, &mut config);
     let origin = args
@@ -146,24 +142,22 @@ pub(crate) fn orchestrator(args: &OrchestratorArgs) -> Result<(), String> {
             .bind(addr)
             .drain_timeout(args.common.drain_timeout)
             .start()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         crate::cli::print_json_line(&json!({"ready": {"orchestrator": orchestrator.url()}}));
         crate::cli::wait_for_signal().await;
         tracing::info!("stopping the orchestrator");
         orchestrator.shutdown().await;
-        Ok(())
+        Ok::<_, CliError>(())
     })
 }
 
 /// Runs `mockdet demo` until SIGINT/SIGTERM; `profile_files` (the global
 /// `--profile-file`), when given, replace the five built-ins.
-pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), String> {
+pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), CliError> {
     let profiles = profile_files
         .iter()
         .map(DetectorProfile::from_path)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut config = match &args.config {
         Some(path) => load(Some(path))?,
         None => mockdet_orchestrator::demo_config(),
@@ -182,7 +176,7 @@ pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), Str
         if let Some(seed) = args.seed {
             builder = builder.seed(seed);
         }
-        let demo = builder.start().await.map_err(|e| e.to_string())?;
+        let demo = builder.start().await?;
         let urls: Map<String, Value> = demo
             .urls()
             .into_iter()
@@ -192,22 +186,25 @@ pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), Str
         crate::cli::wait_for_signal().await;
         tracing::info!("stopping the demo");
         demo.shutdown().await;
-        Ok(())
+        Ok::<_, CliError>(())
     })
 }
 
 /// Runs `mockdet orchestrator-bench`: 0 when it passes, 1 when not, 2 on
 /// bad usage.
 pub(crate) fn bench(args: &BenchArgs) -> ExitCode {
-    let usage = |message: String| {
+    let usage = |message: &dyn std::fmt::Display| {
         eprintln!("mockdet orchestrator-bench: {message}");
         ExitCode::from(2)
     };
     if !(args.rate > 0.0 && args.rate <= 5000.0) {
-        return usage(format!("--rate must be in (0, 5000], got {}", args.rate));
+        return usage(&format_args!(
+            "--rate must be in (0, 5000], got {}",
+            args.rate
+        ));
     }
     if args.duration.is_zero() || args.duration > Duration::from_secs(600) {
-        return usage("--duration must be in (0, 10m]".to_owned());
+        return usage(&"--duration must be in (0, 10m]");
     }
     let options = BenchOptions {
         url: args.url.clone(),
@@ -220,9 +217,10 @@ pub(crate) fn bench(args: &BenchArgs) -> ExitCode {
         seed: args.seed,
         api_key: args.api_key.clone(),
     };
-    let report = match runtime().and_then(|rt| rt.block_on(bench::run(&options))) {
+    let report = runtime().and_then(|rt| Ok(rt.block_on(bench::run(&options))?));
+    let report = match report {
         Ok(report) => report,
-        Err(message) => return usage(message),
+        Err(error) => return usage(&error),
     };
     crate::cli::print_json_line(&report);
     if report["pass"].as_bool() == Some(true) {

@@ -4,7 +4,7 @@
 //! from each request's *scheduled* send time (so a stall cannot hide its
 //! own queueing), statuses, and per-detector outcomes.
 //!
-//! Without a URL it starts [`Demo`](super::Demo) in-process, seeded, on
+//! Without a URL it starts [`Demo`] in-process, seeded, on
 //! ephemeral ports — detectors, orchestrator and client sharing the
 //! machine, the setting in which the orchestrator must not be the
 //! bottleneck.
@@ -17,6 +17,22 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::demo::Demo;
+use super::server::OrchestratorError;
+
+/// Why the benchmark could not run. Failed or slow requests are not errors
+/// but figures of the report.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The in-process demo (detectors and orchestrator) could not start.
+    #[error("cannot start the in-process demo: {0}")]
+    Demo(#[from] OrchestratorError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// A request task panicked or was cancelled.
+    #[error("a request task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// The seed suite's mix: text with PII, code with secrets and injection,
 /// a document, short and long, in all three content types.
@@ -69,21 +85,13 @@ struct Sample {
 }
 
 /// Runs the benchmark and returns its JSON report.
-pub async fn run(options: &BenchOptions) -> Result<Value, String> {
-    let demo = match &options.url {
-        Some(_) => None,
-        None => Some(
-            Demo::builder()
-                .seed(options.seed)
-                .start()
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-    };
-    let url = match (&options.url, &demo) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
-        (None, Some(demo)) => demo.url(),
-        (None, None) => return Err("no target".to_owned()),
+pub async fn run(options: &BenchOptions) -> Result<Value, BenchError> {
+    let (url, demo) = match &options.url {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            let demo = Demo::builder().seed(options.seed).start().await?;
+            (demo.url(), Some(demo))
+        }
     };
     let cpu_before = cpu_seconds();
     let started = Instant::now();
@@ -98,12 +106,12 @@ pub async fn run(options: &BenchOptions) -> Result<Value, String> {
     Ok(report(&url, options, &samples, wall, cpu))
 }
 
-async fn drive(url: &str, options: &BenchOptions) -> Result<Vec<Sample>, String> {
+async fn drive(url: &str, options: &BenchOptions) -> Result<Vec<Sample>, BenchError> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(4096)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::Client)?;
     let endpoint = format!("{url}/orchestrate");
     let total = (options.rate * options.duration.as_secs_f64()).round() as u64;
     let period = Duration::from_secs_f64(1.0 / options.rate);
@@ -117,7 +125,7 @@ async fn drive(url: &str, options: &BenchOptions) -> Result<Vec<Sample>, String>
     }
     let mut samples = Vec::with_capacity(total as usize);
     while let Some(joined) = tasks.join_next().await {
-        samples.push(joined.map_err(|e| e.to_string())?);
+        samples.push(joined?);
     }
     Ok(samples)
 }

@@ -183,7 +183,10 @@ fn classify(status: u16, body: &[u8]) -> Attempt {
         500..=599 => Attempt::Server { status },
         200..=299 => match result::parse(body) {
             Ok(result) => Attempt::Answered(result),
-            Err(reason) => Attempt::Rejected { status, reason },
+            Err(invalid) => Attempt::Rejected {
+                status,
+                reason: invalid.to_string(),
+            },
         },
         _ => Attempt::Rejected {
             status,

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Yaml};
-use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
@@ -348,7 +347,7 @@ impl OrchestratorConfig {
 }
 
 /// Parses `name=url,name=url` into detectors with default settings.
-pub fn parse_detector_list(list: &str) -> Result<BTreeMap<String, DetectorConfig>, ConfigError> {
+fn parse_detector_list(list: &str) -> Result<BTreeMap<String, DetectorConfig>, ConfigError> {
     let invalid = |field: &str, reason: String| ConfigError::Invalid {
         origin: "--detectors".to_owned(),
         field: field.to_owned(),
@@ -372,15 +371,6 @@ pub fn parse_detector_list(list: &str) -> Result<BTreeMap<String, DetectorConfig
         return Err(invalid("", "no detectors given".to_owned()));
     }
     Ok(detectors)
-}
-
-/// Checks an endpoint: an absolute http(s) URL with a host.
-pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Url, String> {
-    let url = Url::parse(endpoint).map_err(|e| format!("not a URL ({e}): `{endpoint}`"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("must be an http(s) URL with a host: `{endpoint}`"));
-    }
-    Ok(url)
 }
 
 #[cfg(test)]

@@ -19,7 +19,12 @@
 //! - `jobs`, `health`, `limiter`, `metrics`: the async job store, the
 //!   background health poll, the per-tenant rate limit, Prometheus.
 //! - `server` and `demo`: [`Orchestrator`] and [`Demo`], the in-process
-//!   entry points; [`bench`]: fixed-rate load against an orchestrator.
+//!   entry points; [`bench`](mod@bench): fixed-rate load against an orchestrator.
+//!
+//! The public surface is what tests and the command line use: the two
+//! entry points with their builders and errors, the configuration types
+//! (reachable through [`OrchestratorConfig`]'s fields), [`BreakerState`],
+//! and [`bench`](mod@bench)'s options, runner and error.
 //!
 //! # In a test
 //!
@@ -62,7 +67,6 @@ pub use breaker::BreakerState;
 pub use config::{
     ApiV1Config, BreakerConfig, ConfigError, ContentType, DetectorConfig, HealthConfig,
     OrchestrationConfig, OrchestratorConfig, PerformanceTargets, ServiceConfig,
-    parse_detector_list,
 };
 pub use demo::{DEMO_SLA_BUDGET_MS, Demo, DemoBuilder, DemoPorts, demo_config};
 pub use server::{Orchestrator, OrchestratorBuilder, OrchestratorError};

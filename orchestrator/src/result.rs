@@ -31,24 +31,41 @@ pub(crate) struct DetectorResult {
     pub(crate) processing_time_ms: Option<f64>,
 }
 
+/// Why a detector's 200 does not count as an answer. Not a failure of the
+/// orchestrator: the call is reported as failed with this as its `error`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InvalidResult {
+    /// The body is not JSON of the right shape.
+    #[error("not a DetectorResult: {0}")]
+    Shape(#[source] serde_json::Error),
+    /// `detector_id` is the empty string.
+    #[error("`detector_id` is empty")]
+    EmptyDetectorId,
+    /// `confidence` is outside (0, 1].
+    #[error("`confidence` {0} is not in (0, 1] (0 counts as failed)")]
+    Confidence(f64),
+    /// `category` is empty or `error`.
+    #[error("`category` {0:?} counts as failed")]
+    Category(String),
+    /// `processing_time_ms` is below zero.
+    #[error("`processing_time_ms` is negative")]
+    NegativeProcessingTime,
+}
+
 /// Parses and checks a 200 body; the error says what is wrong.
-pub(crate) fn parse(body: &[u8]) -> Result<DetectorResult, String> {
-    let result: DetectorResult =
-        serde_json::from_slice(body).map_err(|e| format!("not a DetectorResult: {e}"))?;
+pub(crate) fn parse(body: &[u8]) -> Result<DetectorResult, InvalidResult> {
+    let result: DetectorResult = serde_json::from_slice(body).map_err(InvalidResult::Shape)?;
     if result.detector_id.is_empty() {
-        return Err("`detector_id` is empty".to_owned());
+        return Err(InvalidResult::EmptyDetectorId);
     }
     if !(result.confidence > 0.0 && result.confidence <= 1.0) {
-        return Err(format!(
-            "`confidence` {} is not in (0, 1] (0 counts as failed)",
-            result.confidence
-        ));
+        return Err(InvalidResult::Confidence(result.confidence));
     }
     if result.category.is_empty() || result.category == "error" {
-        return Err(format!("`category` {:?} counts as failed", result.category));
+        return Err(InvalidResult::Category(result.category));
     }
     if result.processing_time_ms.is_some_and(|ms| ms < 0.0) {
-        return Err("`processing_time_ms` is negative".to_owned());
+        return Err(InvalidResult::NegativeProcessingTime);
     }
     Ok(result)
 }

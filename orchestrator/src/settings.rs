@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::config::{ConfigError, ContentType, DetectorConfig, OrchestratorConfig, parse_endpoint};
+use super::config::{ConfigError, ContentType, DetectorConfig, OrchestratorConfig};
 
 /// One detector, ready to call.
 #[derive(Debug, Clone)]
@@ -146,6 +146,23 @@ fn positive(
     Ok(())
 }
 
+/// Checks an endpoint: an absolute http(s) URL with a host.
+fn parse_endpoint(
+    endpoint: &str,
+    field: &str,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<Url, ConfigError> {
+    let url = Url::parse(endpoint)
+        .map_err(|e| invalid(field, format!("not a URL ({e}): `{endpoint}`")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            field,
+            format!("must be an http(s) URL with a host: `{endpoint}`"),
+        ));
+    }
+    Ok(url)
+}
+
 fn target(
     name: &str,
     d: &DetectorConfig,
@@ -153,7 +170,7 @@ fn target(
     invalid: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<Target, ConfigError> {
     let field = |f: &str| format!("detectors.{name}.{f}");
-    let endpoint = parse_endpoint(&d.endpoint).map_err(|r| invalid(&field("endpoint"), r))?;
+    let endpoint = parse_endpoint(&d.endpoint, &field("endpoint"), invalid)?;
     let timeout_ms = d
         .timeout_ms
         .unwrap_or(config.orchestration.default_timeout_ms);

@@ -11,16 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use mockdet::{NextFaults, Outage, Script};
 
+use super::error::PerfError;
+
 /// The targets a run is judged against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Targets {
+pub(crate) struct Targets {
     /// p95 of orchestration requests, milliseconds.
-    pub p95_response_time_ms: f64,
+    pub(crate) p95_response_time_ms: f64,
     /// Share of requests that succeeded (2xx in the contract's success set).
-    pub success_rate: f64,
+    pub(crate) success_rate: f64,
     /// Achieved requests per second.
-    pub throughput_rps: f64,
+    pub(crate) throughput_rps: f64,
 }
 
 impl Default for Targets {
@@ -36,7 +38,7 @@ impl Default for Targets {
 /// Which request shape the target speaks (CONTRACT.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Shape {
+pub(crate) enum Shape {
     /// `POST /orchestrate`, batch, async jobs (the seed's service).
     #[default]
     Seed,
@@ -47,32 +49,32 @@ pub enum Shape {
 /// The target's HTTP contract, handed to the k6 and Locust scripts as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Contract {
+pub(crate) struct Contract {
     /// Request shape.
-    pub shape: Shape,
+    pub(crate) shape: Shape,
     /// Single orchestration path.
-    pub orchestrate_path: String,
+    pub(crate) orchestrate_path: String,
     /// Batch path, if the target batches.
-    pub batch_path: Option<String>,
+    pub(crate) batch_path: Option<String>,
     /// Async status path with `{job_id}`, if the target runs async jobs.
-    pub status_path: Option<String>,
+    pub(crate) status_path: Option<String>,
     /// Health path.
-    pub health_path: String,
+    pub(crate) health_path: String,
     /// Header carrying the tenant.
-    pub tenant_header: String,
+    pub(crate) tenant_header: String,
     /// Statuses that count as success.
-    pub success_statuses: Vec<u16>,
+    pub(crate) success_statuses: Vec<u16>,
     /// Statuses of an accepted async job.
-    pub async_statuses: Vec<u16>,
+    pub(crate) async_statuses: Vec<u16>,
     /// Statuses a malformed request should get.
-    pub client_error_statuses: Vec<u16>,
+    pub(crate) client_error_statuses: Vec<u16>,
     /// Detector ids the scripts may pin.
-    pub detectors: Vec<String>,
+    pub(crate) detectors: Vec<String>,
 }
 
 impl Contract {
     /// The preset for a shape.
-    pub fn preset(shape: Shape) -> Self {
+    pub(crate) fn preset(shape: Shape) -> Self {
         let detectors = ["success", "variable", "failing", "timeout", "batch"]
             .map(|n| format!("mock-{n}-detector"))
             .to_vec();
@@ -108,13 +110,13 @@ impl Contract {
 /// How big one test type is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Size {
+pub(crate) struct Size {
     /// k6 virtual users.
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// Locust users.
-    pub users: u32,
+    pub(crate) users: u32,
     /// How long, e.g. "2m".
-    pub duration: String,
+    pub(crate) duration: String,
 }
 
 fn size(vus: u32, duration: &str) -> Size {
@@ -128,80 +130,80 @@ fn size(vus: u32, duration: &str) -> Size {
 /// One fault the runner injects during a fault-tolerance run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultStep {
+pub(crate) struct FaultStep {
     /// Fleet detector name (as in its `/capabilities` `name`).
-    pub detector: String,
+    pub(crate) detector: String,
     /// When, after the run starts, e.g. "5s".
-    pub at: String,
+    pub(crate) at: String,
     /// An outage window to open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outage: Option<Outage>,
+    pub(crate) outage: Option<Outage>,
     /// A "next N requests" fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next: Option<NextFaults>,
+    pub(crate) next: Option<NextFaults>,
     /// A phased script (e.g. error bursts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub script: Option<Script>,
+    pub(crate) script: Option<Script>,
 }
 
 /// The fault-tolerance scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultTolerance {
+pub(crate) struct FaultTolerance {
     /// Locust users.
-    pub users: u32,
+    pub(crate) users: u32,
     /// How long.
-    pub duration: String,
+    pub(crate) duration: String,
     /// Largest acceptable share of 5xx answers from the orchestrator.
-    pub max_server_error_rate: f64,
+    pub(crate) max_server_error_rate: f64,
     /// What to inject, and when.
-    pub faults: Vec<FaultStep>,
+    pub(crate) faults: Vec<FaultStep>,
 }
 
 /// The scalability matrix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scalability {
+pub(crate) struct Scalability {
     /// Batch sizes to try.
-    pub batch_sizes: Vec<u32>,
+    pub(crate) batch_sizes: Vec<u32>,
     /// User counts to try.
-    pub users: Vec<u32>,
+    pub(crate) users: Vec<u32>,
     /// How long each cell runs.
-    pub duration: String,
+    pub(crate) duration: String,
 }
 
 /// The `perf` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PerfSection {
+pub(crate) struct PerfSection {
     /// The orchestrator under test.
-    pub target: String,
+    pub(crate) target: String,
     /// Contract preset.
-    pub shape: Shape,
+    pub(crate) shape: Shape,
     /// Full contract (overrides the preset when given).
-    pub contract: Option<Contract>,
+    pub(crate) contract: Option<Contract>,
     /// Fleet detector base URLs to scrape and drive.
-    pub fleet: Vec<String>,
+    pub(crate) fleet: Vec<String>,
     /// Tenant sent with every request.
-    pub tenant_id: String,
+    pub(crate) tenant_id: String,
     /// API key sent with every request.
-    pub api_key: String,
+    pub(crate) api_key: String,
     /// Header for the API key.
-    pub api_key_header: String,
+    pub(crate) api_key_header: String,
     /// Policy bundle in every request.
-    pub policy_bundle: String,
+    pub(crate) policy_bundle: String,
     /// Batch size of batch requests.
-    pub batch_size: u32,
+    pub(crate) batch_size: u32,
     /// Smoke size.
-    pub smoke: Size,
+    pub(crate) smoke: Size,
     /// Load size.
-    pub load: Size,
+    pub(crate) load: Size,
     /// Stress size.
-    pub stress: Size,
+    pub(crate) stress: Size,
     /// Fault-tolerance scenario.
-    pub fault_tolerance: FaultTolerance,
+    pub(crate) fault_tolerance: FaultTolerance,
     /// Scalability matrix.
-    pub scalability: Scalability,
+    pub(crate) scalability: Scalability,
 }
 
 impl Default for PerfSection {
@@ -271,29 +273,33 @@ fn default_faults() -> Vec<FaultStep> {
 /// A whole perf configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
-pub struct PerfConfig {
+pub(crate) struct PerfConfig {
     /// `performance_targets`.
-    pub performance_targets: Targets,
+    pub(crate) performance_targets: Targets,
     /// `perf`.
-    pub perf: PerfSection,
+    pub(crate) perf: PerfSection,
 }
 
 impl PerfConfig {
     /// Loads `path` (YAML) over the defaults; `None` gives the defaults.
-    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self, PerfError> {
         let mut figment = Figment::from(Serialized::defaults(PerfConfig::default()));
         if let Some(path) = path {
             if !path.is_file() {
-                return Err(format!("{}: no such config file", path.display()));
+                return Err(PerfError::ConfigMissing {
+                    path: path.to_owned(),
+                });
             }
             figment = figment.merge(Yaml::file_exact(path));
         }
+        let invalid = |source| PerfError::Config {
+            origin: origin(path),
+            source: Box::new(source),
+        };
         let targets: Targets = figment
             .extract_inner("performance_targets")
-            .map_err(|e| format!("{}: {e}", origin(path)))?;
-        let perf: PerfSection = figment
-            .extract_inner("perf")
-            .map_err(|e| format!("{}: {e}", origin(path)))?;
+            .map_err(invalid)?;
+        let perf: PerfSection = figment.extract_inner("perf").map_err(invalid)?;
         Ok(Self {
             performance_targets: targets,
             perf,
@@ -301,7 +307,7 @@ impl PerfConfig {
     }
 
     /// The contract in force: the explicit one, else the shape's preset.
-    pub fn contract(&self) -> Contract {
+    pub(crate) fn contract(&self) -> Contract {
         self.perf
             .contract
             .clone()
@@ -315,15 +321,23 @@ fn origin(path: Option<&Path>) -> String {
 
 /// Parses a duration like "90s" or "2m"; a percentage like "10%" is a share
 /// of `total` (fault steps are placed relative to the run's length).
-pub fn parse_offset(text: &str, total: std::time::Duration) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_offset(
+    text: &str,
+    total: std::time::Duration,
+) -> Result<std::time::Duration, PerfError> {
     if let Some(percent) = text.strip_suffix('%') {
         let share: f64 = percent
             .trim()
             .parse()
-            .map_err(|_| format!("`{text}` is not a percentage"))?;
+            .map_err(|_| PerfError::NotAPercentage {
+                text: text.to_owned(),
+            })?;
         return Ok(total.mul_f64((share / 100.0).clamp(0.0, 1.0)));
     }
-    humantime::parse_duration(text).map_err(|e| format!("`{text}`: {e}"))
+    humantime::parse_duration(text).map_err(|source| PerfError::BadDuration {
+        text: text.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -364,7 +378,9 @@ mod tests {
     fn a_typo_in_the_perf_section_is_named() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.yaml", "perf:\n  batchsize: 3\n")?;
-            let err = PerfConfig::load(Some(Path::new("c.yaml"))).unwrap_err();
+            let err = PerfConfig::load(Some(Path::new("c.yaml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("c.yaml") && err.contains("batchsize"), "{err}");
             Ok(())
         });

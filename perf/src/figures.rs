@@ -9,26 +9,26 @@ use super::config::Targets;
 
 /// Latency and volume figures of one tool's run (or one endpoint of it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Requests sent.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Requests that failed the contract.
-    pub failures: u64,
+    pub(crate) failures: u64,
     /// Achieved requests per second over the run.
-    pub rps: f64,
+    pub(crate) rps: f64,
     /// Median latency, ms.
-    pub p50_ms: f64,
+    pub(crate) p50_ms: f64,
     /// 95th percentile latency, ms.
-    pub p95_ms: f64,
+    pub(crate) p95_ms: f64,
     /// 99th percentile latency, ms.
-    pub p99_ms: f64,
+    pub(crate) p99_ms: f64,
     /// Slowest request, ms.
-    pub max_ms: f64,
+    pub(crate) max_ms: f64,
 }
 
 impl Figures {
     /// Share of requests that succeeded (1 when nothing was sent).
-    pub fn success_rate(&self) -> f64 {
+    pub(crate) fn success_rate(&self) -> f64 {
         if self.requests == 0 {
             0.0
         } else {
@@ -39,69 +39,69 @@ impl Figures {
 
 /// One point of a run's time series.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct HistoryPoint {
+pub(crate) struct HistoryPoint {
     /// Seconds since the run started.
-    pub t: f64,
+    pub(crate) t: f64,
     /// Requests per second at that moment.
-    pub rps: f64,
+    pub(crate) rps: f64,
     /// Failures per second.
-    pub failures_per_s: f64,
+    pub(crate) failures_per_s: f64,
     /// Median latency, ms.
-    pub p50_ms: f64,
+    pub(crate) p50_ms: f64,
     /// p95 latency, ms.
-    pub p95_ms: f64,
+    pub(crate) p95_ms: f64,
     /// p99 latency, ms.
-    pub p99_ms: f64,
+    pub(crate) p99_ms: f64,
     /// Active users.
-    pub users: u64,
+    pub(crate) users: u64,
 }
 
 /// What one tool reported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ToolResult {
+pub(crate) struct ToolResult {
     /// `success` (targets met), `failed` (ran, missed a target) or `error`
     /// (crashed or produced no figures).
-    pub status: String,
+    pub(crate) status: String,
     /// The command line run.
-    pub command: String,
+    pub(crate) command: String,
     /// Exit code, if it exited.
-    pub exit_code: Option<i32>,
+    pub(crate) exit_code: Option<i32>,
     /// `closed (k6 VUs)` or `closed (Locust users)`.
-    pub load_model: String,
+    pub(crate) load_model: String,
     /// Users or VUs asked for.
-    pub users: u32,
+    pub(crate) users: u32,
     /// Overall figures.
-    pub figures: Option<Figures>,
+    pub(crate) figures: Option<Figures>,
     /// Figures per endpoint.
-    pub per_endpoint: BTreeMap<String, Figures>,
+    pub(crate) per_endpoint: BTreeMap<String, Figures>,
     /// Time series, where the tool gives one.
-    pub history: Vec<HistoryPoint>,
+    pub(crate) history: Vec<HistoryPoint>,
     /// Status codes per request name (Locust), e.g. `{"orchestrate": {"206": 12}}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub status_codes: BTreeMap<String, BTreeMap<String, u64>>,
+    pub(crate) status_codes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Last lines of stderr when something went wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stderr_tail: Option<String>,
+    pub(crate) stderr_tail: Option<String>,
 }
 
 /// A target, what was measured, and whether it was met.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// Target name, e.g. `p95_response_time_ms`.
-    pub target: String,
+    pub(crate) target: String,
     /// The threshold.
-    pub expected: f64,
+    pub(crate) expected: f64,
     /// What was measured.
-    pub measured: f64,
+    pub(crate) measured: f64,
     /// Whether it was met.
-    pub passed: bool,
+    pub(crate) passed: bool,
     /// Which tool or check measured it.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// Verdicts of one tool's figures against the targets. `throughput`
 /// applies only when the run is sized to reach it (`judge_throughput`).
-pub fn verdicts(
+pub(crate) fn verdicts(
     figures: &Figures,
     targets: &Targets,
     source: &str,
@@ -138,7 +138,7 @@ pub fn verdicts(
 /// Linear-interpolated quantile of a cumulative histogram given as
 /// `(upper_bound, cumulative_count)` pairs sorted by bound (Prometheus
 /// `histogram_quantile` semantics). `None` when empty.
-pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+pub(crate) fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     let total = buckets.last()?.1;
     if total <= 0.0 {
         return None;

@@ -7,40 +7,52 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::config::FaultStep;
+use super::error::PerfError;
 use super::prom::{self, Sample};
 
 /// Fleet detectors by name.
 #[derive(Debug, Clone, Default)]
-pub struct FleetView {
+pub(crate) struct FleetView {
     client: reqwest::Client,
     /// Bearer token for `/admin/*`, if the fleet needs one.
     admin_token: Option<String>,
     /// name → base URL.
-    pub detectors: BTreeMap<String, String>,
+    pub(crate) detectors: BTreeMap<String, String>,
 }
 
 impl FleetView {
     /// Asks each URL's `/capabilities` for its name.
-    pub async fn discover(urls: &[String], admin_token: Option<String>) -> Result<Self, String> {
+    pub(crate) async fn discover(
+        urls: &[String],
+        admin_token: Option<String>,
+    ) -> Result<Self, PerfError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(PerfError::HttpClient)?;
         let mut detectors = BTreeMap::new();
         for url in urls {
             let url = url.trim_end_matches('/').to_owned();
-            let caps: Value = client
+            let caps: Value = match client
                 .get(format!("{url}/capabilities"))
                 .send()
                 .await
                 .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| format!("--fleet {url}: not a mockdet detector: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("--fleet {url}: {e}"))?;
-            let name = caps["name"]
-                .as_str()
-                .ok_or_else(|| format!("--fleet {url}: /capabilities has no name"))?;
+            {
+                Ok(response) => {
+                    response
+                        .json()
+                        .await
+                        .map_err(|source| PerfError::Capabilities {
+                            url: url.clone(),
+                            source,
+                        })?
+                }
+                Err(source) => return Err(PerfError::NotADetector { url, source }),
+            };
+            let Some(name) = caps["name"].as_str() else {
+                return Err(PerfError::Nameless { url });
+            };
             detectors.insert(name.to_owned(), url);
         }
         Ok(Self {
@@ -51,7 +63,7 @@ impl FleetView {
     }
 
     /// Scrapes every detector's `/metrics` (missing ones give no samples).
-    pub async fn scrape(&self) -> BTreeMap<String, Vec<Sample>> {
+    pub(crate) async fn scrape(&self) -> BTreeMap<String, Vec<Sample>> {
         let mut out = BTreeMap::new();
         for (name, url) in &self.detectors {
             out.insert(name.clone(), scrape_url(&self.client, url).await);
@@ -60,7 +72,7 @@ impl FleetView {
     }
 
     /// Detection requests the whole fleet has answered so far.
-    pub async fn detection_requests(&self) -> u64 {
+    pub(crate) async fn detection_requests(&self) -> u64 {
         let mut total = 0;
         for url in self.detectors.values() {
             total += scrape_url(&self.client, url)
@@ -76,14 +88,17 @@ impl FleetView {
 
     /// Applies one fault step through the admin API. Returns the action
     /// label and how long it lasts (`None`: until cleared).
-    pub async fn apply(&self, step: &FaultStep) -> Result<(String, Option<Duration>), String> {
-        let url = self.detectors.get(&step.detector).ok_or_else(|| {
-            let names: Vec<&String> = self.detectors.keys().collect();
-            format!(
-                "fault step names detector `{}`; the fleet has {names:?}",
-                step.detector
-            )
-        })?;
+    pub(crate) async fn apply(
+        &self,
+        step: &FaultStep,
+    ) -> Result<(String, Option<Duration>), PerfError> {
+        let url = self
+            .detectors
+            .get(&step.detector)
+            .ok_or_else(|| PerfError::UnknownDetector {
+                detector: step.detector.clone(),
+                known: self.detectors.keys().cloned().collect(),
+            })?;
         let (path, body, label, lasts) = if let Some(outage) = &step.outage {
             let label = format!("outage:{}", outage.mode.as_str());
             let lasts = Some(Duration::from_millis(outage.duration_ms));
@@ -100,21 +115,31 @@ impl FleetView {
                 lasts,
             )
         } else {
-            return Err(format!(
-                "fault step for `{}` has no outage, next or script",
-                step.detector
-            ));
+            return Err(PerfError::EmptyFaultStep {
+                detector: step.detector.clone(),
+            });
         };
-        let body = body.map_err(|e| e.to_string())?;
+        let body = body.map_err(|source| PerfError::Encode {
+            what: "the fault step",
+            source,
+        })?;
+        let admin_url = format!("{url}/admin/{path}");
         let response = self
-            .admin(self.client.post(format!("{url}/admin/{path}")))
+            .admin(self.client.post(&admin_url))
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("{url}/admin/{path}: {e}"))?;
-        if !response.status().is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(format!("{url}/admin/{path}: {text}"));
+            .map_err(|source| PerfError::Admin {
+                url: admin_url.clone(),
+                source,
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(PerfError::AdminRefused {
+                url: admin_url,
+                status,
+                body: response.text().await.unwrap_or_default(),
+            });
         }
         Ok((label, lasts))
     }
@@ -128,7 +153,7 @@ impl FleetView {
     }
 
     /// Clears runtime faults on every detector.
-    pub async fn clear(&self) {
+    pub(crate) async fn clear(&self) {
         for url in self.detectors.values() {
             let _ = self
                 .client
@@ -140,7 +165,7 @@ impl FleetView {
 }
 
 /// Scrapes `{url}/metrics`; an unreachable target gives no samples.
-pub async fn scrape_url(client: &reqwest::Client, url: &str) -> Vec<Sample> {
+pub(crate) async fn scrape_url(client: &reqwest::Client, url: &str) -> Vec<Sample> {
     let Ok(response) = client.get(format!("{url}/metrics")).send().await else {
         return Vec::new();
     };
@@ -151,7 +176,7 @@ pub async fn scrape_url(client: &reqwest::Client, url: &str) -> Vec<Sample> {
 }
 
 /// Sum of `orchestrate_requests_total` samples whose `status` matches.
-pub fn orchestrate_count(samples: &[Sample], status: impl Fn(&str) -> bool) -> f64 {
+pub(crate) fn orchestrate_count(samples: &[Sample], status: impl Fn(&str) -> bool) -> f64 {
     samples
         .iter()
         .filter(|s| s.name == "orchestrate_requests_total")

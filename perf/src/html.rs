@@ -25,7 +25,7 @@ fn esc(text: &str) -> String {
 }
 
 /// Renders the whole report.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let mut html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>mockdet perf report {}</title>\
          <style>{STYLE}</style></head><body><h1>Detector orchestration performance — {}</h1>",
@@ -261,7 +261,7 @@ const H: f64 = 220.0;
 const PAD: f64 = 40.0;
 
 /// An SVG line chart; fault windows are shaded and labelled.
-pub fn line_chart(
+pub(crate) fn line_chart(
     title: &str,
     series: &[(&str, Vec<(f64, f64)>)],
     windows: &[FaultWindow],

@@ -8,10 +8,10 @@ use serde_json::Value;
 use super::figures::Figures;
 
 /// Endpoints the k6 script tags its custom metrics with.
-pub const ENDPOINTS: [&str; 5] = ["orchestrate", "batch", "async", "status", "health"];
+pub(crate) const ENDPOINTS: [&str; 5] = ["orchestrate", "batch", "async", "status", "health"];
 
 /// Overall and per-endpoint figures from a `handleSummary` JSON file.
-pub fn read_summary(path: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
+pub(crate) fn read_summary(path: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let summary: Value = serde_json::from_str(&text).ok()?;
     let metrics = summary.get("metrics")?;

@@ -7,22 +7,25 @@
 //! Locust), `scripts` (the embedded scripts), `k6` and `locust` (running
 //! them, reading their output), `fleet` (scrapes and admin calls), `runner`
 //! and `scenarios` (the test types), `figures` and `prom` (the arithmetic),
-//! `report` and `html` (the outputs), `progress` (the live line).
+//! `report` and `html` (the outputs), `progress` (the live line), `error`
+//! (why a run could not start). The public surface is [`PerfArgs`] and
+//! [`main`]: the command line's `mockdet perf`.
 
-pub mod config;
-pub mod figures;
+mod config;
+mod error;
+mod figures;
 mod fleet;
-pub mod html;
+mod html;
 mod k6;
 mod locust;
 mod process;
 mod progress;
-pub mod prom;
-pub mod report;
+mod prom;
+mod report;
 mod runner;
 mod scenarios;
-pub mod scripts;
-pub mod tools;
+mod scripts;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -30,15 +33,16 @@ use std::time::{Instant, SystemTime};
 use clap::{Args, Subcommand};
 
 use config::PerfConfig;
+use error::PerfError;
 use report::Report;
 use runner::{Runner, TEST_TYPES};
 
 /// Exit code: every target met.
-pub const EXIT_PASSED: u8 = 0;
+const EXIT_PASSED: u8 = 0;
 /// Exit code: some target missed (or a tool crashed).
-pub const EXIT_MISSED: u8 = 1;
+const EXIT_MISSED: u8 = 1;
 /// Exit code: setup or usage error.
-pub const EXIT_USAGE: u8 = 2;
+const EXIT_USAGE: u8 = 2;
 
 /// `mockdet perf …`.
 #[derive(Debug, Clone, Args)]
@@ -74,38 +78,38 @@ enum PerfAction {
 
 /// Options of a run.
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+struct RunArgs {
     /// smoke, load, stress, fault-tolerance, scalability or all.
     #[arg(long, default_value = "smoke")]
-    pub test_type: String,
+    test_type: String,
     /// test-config.yaml (targets, contract, sizes, fault scenario, matrix).
     #[arg(long)]
-    pub config: Option<PathBuf>,
+    config: Option<PathBuf>,
     /// The orchestrator under test (default: the config's, else 127.0.0.1:8000).
     #[arg(long)]
-    pub target: Option<String>,
+    target: Option<String>,
     /// A fleet detector to scrape and drive (repeatable).
     #[arg(long = "fleet")]
-    pub fleet: Vec<String>,
+    fleet: Vec<String>,
     /// Multiply every configured duration (e.g. 0.05 in CI).
     #[arg(long, default_value_t = 1.0)]
-    pub duration_scale: f64,
+    duration_scale: f64,
     /// Where results, logs and reports go.
     #[arg(long, default_value = "perf-results")]
-    pub out: PathBuf,
+    out: PathBuf,
     /// Run Locust distributed: one master and N workers.
     #[arg(long, default_value_t = 0)]
-    pub locust_workers: u32,
+    locust_workers: u32,
     /// The k6 binary (default: PATH, then the setup venv).
     #[arg(long)]
-    pub k6: Option<PathBuf>,
+    k6: Option<PathBuf>,
     /// The locust binary (default: PATH, then the setup venv).
     #[arg(long)]
-    pub locust: Option<PathBuf>,
+    locust: Option<PathBuf>,
     /// Bearer token for the fleet's admin API (needed when the detectors
     /// bind beyond loopback, as in docker-compose).
     #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    admin_token: Option<String>,
 }
 
 /// Runs `mockdet perf …` and returns the exit code.
@@ -118,7 +122,7 @@ pub fn main(args: &PerfArgs) -> u8 {
         Some(PerfAction::Report { results, out }) => report_again(results.as_deref(), out),
         Some(PerfAction::ExportScripts { dir, config }) => export(dir, config.as_deref()),
         None => tokio::runtime::Runtime::new()
-            .map_err(|e| e.to_string())
+            .map_err(PerfError::Runtime)
             .and_then(|rt| rt.block_on(run(&args.run))),
     };
     outcome.unwrap_or_else(|message| {
@@ -127,10 +131,9 @@ pub fn main(args: &PerfArgs) -> u8 {
     })
 }
 
-fn export(dir: &Path, config: Option<&Path>) -> Result<u8, String> {
+fn export(dir: &Path, config: Option<&Path>) -> Result<u8, PerfError> {
     let config = PerfConfig::load(config)?;
-    let exported =
-        scripts::export(dir, &config.contract()).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let exported = scripts::export(dir, &config.contract()).map_err(PerfError::io(dir))?;
     println!(
         "{}\n{}\n{}",
         exported.k6.display(),
@@ -140,18 +143,19 @@ fn export(dir: &Path, config: Option<&Path>) -> Result<u8, String> {
     Ok(EXIT_PASSED)
 }
 
-fn report_again(results: Option<&Path>, out: &Path) -> Result<u8, String> {
+fn report_again(results: Option<&Path>, out: &Path) -> Result<u8, PerfError> {
     let path = match results {
         Some(path) => path.to_owned(),
-        None => report::newest(out)
-            .ok_or_else(|| format!("no performance_test_results_*.json in {}", out.display()))?,
+        None => report::newest(out).ok_or_else(|| PerfError::NoResults {
+            dir: out.to_owned(),
+        })?,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let report: Report =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let html = path.with_extension("html");
-    report::write_atomic(&html, html::render(&report).as_bytes())
-        .map_err(|e| format!("{}: {e}", html.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(PerfError::io(&path))?;
+    let report: Report = serde_json::from_str(&text).map_err(|source| PerfError::BadResults {
+        path: path.clone(),
+        source,
+    })?;
+    let html = write_html(&report, &path)?;
     print_summary(&report, &path, &html);
     Ok(if report.all_passed() {
         EXIT_PASSED
@@ -161,35 +165,33 @@ fn report_again(results: Option<&Path>, out: &Path) -> Result<u8, String> {
 }
 
 /// Which test types `--test-type` selects.
-fn selected(test_type: &str) -> Result<Vec<&'static str>, String> {
+fn selected(test_type: &str) -> Result<Vec<&'static str>, PerfError> {
     match test_type {
         "all" => Ok(TEST_TYPES.to_vec()),
         other => TEST_TYPES
             .iter()
             .find(|t| **t == other)
             .map(|t| vec![*t])
-            .ok_or_else(|| {
-                format!(
-                    "--test-type `{other}`: use one of {}, all",
-                    TEST_TYPES.join(", ")
-                )
+            .ok_or_else(|| PerfError::UnknownTestType {
+                given: other.to_owned(),
             }),
     }
 }
 
-async fn prepare(args: &RunArgs) -> Result<Runner, String> {
+async fn prepare(args: &RunArgs) -> Result<Runner, PerfError> {
     let config = PerfConfig::load(args.config.as_deref())?;
     if !(args.duration_scale > 0.0 && args.duration_scale.is_finite()) {
-        return Err("--duration-scale must be a positive number".into());
+        return Err(PerfError::DurationScale {
+            scale: args.duration_scale,
+        });
     }
     let target = args
         .target
         .clone()
         .unwrap_or_else(|| config.perf.target.clone());
     let target = target.trim_end_matches('/').to_owned();
-    let k6 = tools::find(tools::Tool::K6, args.k6.as_deref()).map_err(|e| e.to_string())?;
-    let locust =
-        tools::find(tools::Tool::Locust, args.locust.as_deref()).map_err(|e| e.to_string())?;
+    let k6 = tools::find(tools::Tool::K6, args.k6.as_deref())?;
+    let locust = tools::find(tools::Tool::Locust, args.locust.as_deref())?;
     let fleet_urls = if args.fleet.is_empty() {
         config.perf.fleet.clone()
     } else {
@@ -199,13 +201,16 @@ async fn prepare(args: &RunArgs) -> Result<Runner, String> {
     let health = config.contract().health_path;
     reqwest::get(format!("{target}{health}"))
         .await
-        .map_err(|e| format!("target {target} is not reachable: {e}"))?;
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+        .map_err(|source| PerfError::Unreachable {
+            url: target.clone(),
+            source,
+        })?;
+    std::fs::create_dir_all(&args.out).map_err(PerfError::io(&args.out))?;
     // Absolute, because the tools resolve relative paths from their script.
-    let out =
-        std::fs::canonicalize(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let scripts = scripts::export(&out.join("scripts"), &config.contract())
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = std::fs::canonicalize(&args.out).map_err(PerfError::io(&args.out))?;
+    let scripts_dir = out.join("scripts");
+    let scripts =
+        scripts::export(&scripts_dir, &config.contract()).map_err(PerfError::io(scripts_dir))?;
     Ok(Runner {
         config,
         target,
@@ -219,7 +224,7 @@ async fn prepare(args: &RunArgs) -> Result<Runner, String> {
     })
 }
 
-async fn run(args: &RunArgs) -> Result<u8, String> {
+async fn run(args: &RunArgs) -> Result<u8, PerfError> {
     let tests = selected(&args.test_type)?;
     let runner = prepare(args).await?;
     let started = Instant::now();
@@ -249,9 +254,7 @@ async fn run(args: &RunArgs) -> Result<u8, String> {
     }
     report.summarize(started.elapsed().as_secs_f64());
     save(&report, &path)?;
-    let html = path.with_extension("html");
-    report::write_atomic(&html, html::render(&report).as_bytes())
-        .map_err(|e| format!("{}: {e}", html.display()))?;
+    let html = write_html(&report, &path)?;
     print_summary(&report, &path, &html);
     Ok(if report.all_passed() && !report.interrupted {
         EXIT_PASSED
@@ -268,9 +271,19 @@ async fn run_one(runner: &Runner, test: &str) -> report::TestResult {
     }
 }
 
-fn save(report: &Report, path: &Path) -> Result<(), String> {
-    let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
-    report::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
+fn save(report: &Report, path: &Path) -> Result<(), PerfError> {
+    let json = serde_json::to_vec_pretty(report).map_err(|source| PerfError::Encode {
+        what: "the report",
+        source,
+    })?;
+    report::write_atomic(path, &json).map_err(PerfError::io(path))
+}
+
+/// Renders the HTML report beside the results file `json`; returns its path.
+fn write_html(report: &Report, json: &Path) -> Result<PathBuf, PerfError> {
+    let html = json.with_extension("html");
+    report::write_atomic(&html, html::render(report).as_bytes()).map_err(PerfError::io(&html))?;
+    Ok(html)
 }
 
 /// The terminal summary printed at the end of every run.

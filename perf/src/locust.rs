@@ -45,7 +45,7 @@ fn figures(row: &HashMap<String, String>) -> Figures {
 }
 
 /// Overall figures (the `Aggregated` row) and figures per request name.
-pub fn read_stats(prefix: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
+pub(crate) fn read_stats(prefix: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
     let path = prefix.with_file_name(format!("{}_stats.csv", file_name(prefix)));
     let rows = rows(&path)?;
     let overall = rows
@@ -75,7 +75,7 @@ struct JsonEntry {
 /// Figures from `--json-file` output: exact counts (the CSV is rewritten once
 /// a second and can miss the last one). Percentiles come from Locust's
 /// response-time histogram (rounded milliseconds).
-pub fn read_json_stats(path: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
+pub(crate) fn read_json_stats(path: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
     let entries: Vec<JsonEntry> =
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     let start = entries
@@ -156,7 +156,7 @@ fn json_figures(
 
 /// Status codes per request name, from the locustfile's
 /// `<prefix>_status_codes.json` (the only place Locust shows a 206).
-pub fn read_status_codes(prefix: &Path) -> BTreeMap<String, BTreeMap<String, u64>> {
+pub(crate) fn read_status_codes(prefix: &Path) -> BTreeMap<String, BTreeMap<String, u64>> {
     let path = prefix.with_file_name(format!("{}_status_codes.json", file_name(prefix)));
     std::fs::read_to_string(path)
         .ok()
@@ -166,7 +166,7 @@ pub fn read_status_codes(prefix: &Path) -> BTreeMap<String, BTreeMap<String, u64
 }
 
 /// The aggregated time series, seconds from the first point.
-pub fn read_history(prefix: &Path) -> Vec<HistoryPoint> {
+pub(crate) fn read_history(prefix: &Path) -> Vec<HistoryPoint> {
     let path = prefix.with_file_name(format!("{}_stats_history.csv", file_name(prefix)));
     let Some(rows) = rows(&path) else {
         return Vec::new();

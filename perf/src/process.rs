@@ -11,19 +11,19 @@ use super::tools::tail;
 
 /// How a child process ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Exit {
+pub(crate) struct Exit {
     /// Exit code; `None` when killed or when it never started.
-    pub code: Option<i32>,
+    pub(crate) code: Option<i32>,
     /// Killed at the deadline.
-    pub timed_out: bool,
+    pub(crate) timed_out: bool,
     /// The last lines of its stderr.
-    pub stderr_tail: String,
+    pub(crate) stderr_tail: String,
 }
 
 impl Exit {
     /// What went wrong, for a report: the stderr tail, prefixed when the
     /// child had to be killed at its deadline.
-    pub fn explain(self) -> String {
+    pub(crate) fn explain(self) -> String {
         if self.timed_out {
             format!("killed after the deadline\n{}", self.stderr_tail)
         } else {
@@ -33,15 +33,15 @@ impl Exit {
 }
 
 /// A started child with its log files.
-pub struct Running {
+pub(crate) struct Running {
     child: Option<Child>,
     stderr_path: PathBuf,
     /// The command line, for the report.
-    pub command: String,
+    pub(crate) command: String,
 }
 
 /// Starts `program args…` with `envs`, stdout and stderr into `log_stem.{out,err}`.
-pub fn start(
+pub(crate) fn start(
     program: &Path,
     args: &[String],
     envs: &[(String, String)],
@@ -75,7 +75,7 @@ pub fn start(
 
 impl Running {
     /// Waits up to `limit`, killing the child if it is still running then.
-    pub async fn wait(mut self, limit: Duration) -> Exit {
+    pub(crate) async fn wait(mut self, limit: Duration) -> Exit {
         let Some(child) = self.child.as_mut() else {
             return Exit {
                 code: None,
@@ -100,7 +100,7 @@ impl Running {
     }
 
     /// Kills the child now.
-    pub async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         if let Some(child) = self.child.as_mut() {
             let _ = child.kill().await;
         }

@@ -10,13 +10,13 @@ use tokio::task::JoinHandle;
 use super::fleet::FleetView;
 
 /// A running progress line; `finish` stops it.
-pub struct Watch {
+pub(crate) struct Watch {
     bar: ProgressBar,
     task: JoinHandle<()>,
 }
 
 /// Starts a progress line for a phase of `planned` length.
-pub fn watch(fleet: &FleetView, label: String, planned: Duration) -> Watch {
+pub(crate) fn watch(fleet: &FleetView, label: String, planned: Duration) -> Watch {
     let bar = ProgressBar::new(planned.as_secs().max(1));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>24} [{bar:30}] {elapsed}/{duration} {msg}")
@@ -54,7 +54,7 @@ async fn tick(fleet: FleetView, bar: ProgressBar) {
 
 impl Watch {
     /// Stops the line.
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         self.task.abort();
         let _ = self.task.await;
         self.bar.finish_and_clear();

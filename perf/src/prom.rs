@@ -9,17 +9,17 @@ use super::figures::histogram_quantile;
 
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Metric name (with `_bucket`/`_sum`/`_count` suffixes kept).
-    pub name: String,
+    pub(crate) name: String,
     /// Label pairs.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Value.
-    pub value: f64,
+    pub(crate) value: f64,
 }
 
 /// Parses the text exposition format (comments and bad lines are skipped).
-pub fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .filter_map(parse_line)
@@ -58,17 +58,17 @@ fn parse_labels(text: &str) -> BTreeMap<String, String> {
 
 /// What one detector did between two scrapes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ServerSide {
+pub(crate) struct ServerSide {
     /// Requests answered (all endpoints and outcomes).
-    pub requests: f64,
+    pub(crate) requests: f64,
     /// Injected faults by kind.
-    pub faults: BTreeMap<String, f64>,
+    pub(crate) faults: BTreeMap<String, f64>,
     /// Server-side median latency, ms.
-    pub p50_ms: Option<f64>,
+    pub(crate) p50_ms: Option<f64>,
     /// Server-side p95 latency, ms.
-    pub p95_ms: Option<f64>,
+    pub(crate) p95_ms: Option<f64>,
     /// Server-side p99 latency, ms.
-    pub p99_ms: Option<f64>,
+    pub(crate) p99_ms: Option<f64>,
 }
 
 /// A bucket sample's upper bound.
@@ -88,7 +88,7 @@ fn sum(samples: &[Sample], name: &str, filter: impl Fn(&Sample) -> bool) -> f64 
 }
 
 /// The difference `after - before` for one detector's series.
-pub fn server_side(before: &[Sample], after: &[Sample]) -> ServerSide {
+pub(crate) fn server_side(before: &[Sample], after: &[Sample]) -> ServerSide {
     let delta = |name: &str, filter: &dyn Fn(&Sample) -> bool| {
         sum(after, name, filter) - sum(before, name, filter)
     };

@@ -15,106 +15,106 @@ use super::prom::ServerSide;
 
 /// A fault the runner injected, and when (seconds from the test's start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultWindow {
+pub(crate) struct FaultWindow {
     /// Fleet detector name.
-    pub detector: String,
+    pub(crate) detector: String,
     /// `outage:<mode>`, `next` or `script`.
-    pub action: String,
+    pub(crate) action: String,
     /// When it started.
-    pub start_s: f64,
+    pub(crate) start_s: f64,
     /// When it ended (or the test ended).
-    pub end_s: f64,
+    pub(crate) end_s: f64,
     /// Whether the admin API accepted it.
-    pub applied: bool,
+    pub(crate) applied: bool,
 }
 
 /// One cell of the scalability matrix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// Batch size sent.
-    pub batch_size: u32,
+    pub(crate) batch_size: u32,
     /// Locust users.
-    pub users: u32,
+    pub(crate) users: u32,
     /// Locust's figures.
-    pub figures: Option<Figures>,
+    pub(crate) figures: Option<Figures>,
     /// Requests the fleet's detectors received during the cell (journal).
-    pub detector_calls: u64,
+    pub(crate) detector_calls: u64,
     /// Batch requests Locust sent.
-    pub batch_requests: u64,
+    pub(crate) batch_requests: u64,
 }
 
 /// Everything one test type produced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TestResult {
+pub(crate) struct TestResult {
     /// `success`, `failed` or `error`.
-    pub status: String,
+    pub(crate) status: String,
     /// RFC 3339 start.
-    pub started_at: String,
+    pub(crate) started_at: String,
     /// Wall time.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
     /// Closed loop: users wait for answers, so latency lowers the rate sent
     /// (coordinated omission) — compare intended and achieved rates.
-    pub load_model: String,
+    pub(crate) load_model: String,
     /// The rate the users would send if answers were instant.
-    pub intended_rps: f64,
+    pub(crate) intended_rps: f64,
     /// k6's result.
-    pub k6_result: Option<ToolResult>,
+    pub(crate) k6_result: Option<ToolResult>,
     /// Locust's result.
-    pub locust_result: Option<ToolResult>,
+    pub(crate) locust_result: Option<ToolResult>,
     /// Each target, measured.
-    pub verdicts: Vec<Verdict>,
+    pub(crate) verdicts: Vec<Verdict>,
     /// Per fleet detector, between the start and the end of the test.
-    pub server_side: BTreeMap<String, ServerSide>,
+    pub(crate) server_side: BTreeMap<String, ServerSide>,
     /// Injected faults (fault-tolerance).
-    pub fault_windows: Vec<FaultWindow>,
+    pub(crate) fault_windows: Vec<FaultWindow>,
     /// Scalability cells.
-    pub cells: Vec<Cell>,
+    pub(crate) cells: Vec<Cell>,
     /// Things worth knowing (a check that could not be made, a tool note).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The whole results file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Always `detector_orchestration_performance`.
-    pub test_suite: String,
+    pub(crate) test_suite: String,
     /// RFC 3339 start of the run.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// The orchestrator under test.
-    pub target: String,
+    pub(crate) target: String,
     /// The contract the scripts spoke.
-    pub contract: Option<Contract>,
+    pub(crate) contract: Option<Contract>,
     /// The targets judged against.
-    pub performance_targets: Targets,
+    pub(crate) performance_targets: Targets,
     /// Factor applied to every configured duration.
-    pub duration_scale: f64,
+    pub(crate) duration_scale: f64,
     /// Totals.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// Per test type, in run order.
-    pub results: IndexMap<String, TestResult>,
+    pub(crate) results: IndexMap<String, TestResult>,
     /// Whether the run was interrupted (Ctrl-C) before the end.
     #[serde(default)]
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
 }
 
 /// Totals over the test types run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Test types run.
-    pub total_tests: usize,
+    pub(crate) total_tests: usize,
     /// With status `success`.
-    pub passed: usize,
+    pub(crate) passed: usize,
     /// Otherwise.
-    pub failed: usize,
+    pub(crate) failed: usize,
     /// passed / total.
-    pub success_rate: f64,
+    pub(crate) success_rate: f64,
     /// Wall time of the whole run.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
 }
 
 impl Report {
     /// Recomputes the summary from the results.
-    pub fn summarize(&mut self, duration_seconds: f64) {
+    pub(crate) fn summarize(&mut self, duration_seconds: f64) {
         let total = self.results.len();
         let passed = self
             .results
@@ -135,14 +135,14 @@ impl Report {
     }
 
     /// Whether every test met every target.
-    pub fn all_passed(&self) -> bool {
+    pub(crate) fn all_passed(&self) -> bool {
         !self.results.is_empty() && self.summary.failed == 0
     }
 }
 
 /// A fresh `performance_test_results_<UTC timestamp>.json` path in `dir`
 /// that does not exist yet.
-pub fn fresh_path(dir: &Path, stamp: &str) -> PathBuf {
+pub(crate) fn fresh_path(dir: &Path, stamp: &str) -> PathBuf {
     let base = format!("performance_test_results_{stamp}");
     let mut candidate = dir.join(format!("{base}.json"));
     let mut n = 1;
@@ -154,14 +154,14 @@ pub fn fresh_path(dir: &Path, stamp: &str) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically (a temporary file, then a rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
 
 /// The newest results file in `dir`, by file name (timestamps sort).
-pub fn newest(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn newest(dir: &Path) -> Option<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -176,7 +176,7 @@ pub fn newest(dir: &Path) -> Option<PathBuf> {
 }
 
 /// A file-name-safe UTC timestamp, e.g. `20261127T133405Z`.
-pub fn stamp(now: std::time::SystemTime) -> String {
+pub(crate) fn stamp(now: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(now)
         .to_string()
         .replace(['-', ':'], "")

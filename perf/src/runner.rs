@@ -11,7 +11,8 @@ use super::report::TestResult;
 use super::{k6, locust, progress, scripts};
 
 /// The test types, in the order `all` runs them.
-pub const TEST_TYPES: [&str; 5] = ["smoke", "load", "stress", "fault-tolerance", "scalability"];
+pub(crate) const TEST_TYPES: [&str; 5] =
+    ["smoke", "load", "stress", "fault-tolerance", "scalability"];
 
 /// Mean think time of the scripts' users (k6 0.5–1 s, Locust 0.5–1.5 s):
 /// the rate a closed-loop user would send if answers were instant.
@@ -20,7 +21,7 @@ const LOCUST_THINK_S: f64 = 1.0;
 
 /// Everything a run needs, resolved.
 #[derive(Debug)]
-pub struct Runner {
+pub(crate) struct Runner {
     pub(crate) config: PerfConfig,
     pub(crate) target: String,
     pub(crate) fleet: FleetView,

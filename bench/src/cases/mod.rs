@@ -10,6 +10,7 @@ pub(crate) mod timer;
 
 use std::time::Duration;
 
+use super::error::BenchError;
 use super::process::{Launch, Scratch, Server};
 use super::report::Report;
 use mockdet::DetectorProfile;
@@ -38,13 +39,13 @@ pub(crate) fn distinct_detect_body() -> String {
 }
 
 /// A profile with a fixed latency and no faults.
-pub(crate) fn fixed_profile(name: &str, ms: f64) -> Result<DetectorProfile, String> {
-    DetectorProfile::from_toml_str(&format!(
+pub(crate) fn fixed_profile(name: &str, ms: f64) -> Result<DetectorProfile, BenchError> {
+    let profile = DetectorProfile::from_toml_str(&format!(
         "name = \"{name}\"\ndetector_id = \"bench-{name}\"\nport = 0\n\
          capabilities = [\"pii_detection\", \"toxicity_detection\", \"security_scan\"]\n\
          [latency]\nmodel = \"fixed\"\nms = {ms:?}\n"
-    ))
-    .map_err(|e| e.to_string())
+    ))?;
+    Ok(profile)
 }
 
 /// How big and long each case is.
@@ -137,7 +138,11 @@ impl Bench {
     }
 
     /// Starts the bare axum baseline, answering after `sleep_ms`.
-    pub(crate) async fn baseline(&self, sleep_ms: u64, listeners: usize) -> Result<Server, String> {
+    pub(crate) async fn baseline(
+        &self,
+        sleep_ms: u64,
+        listeners: usize,
+    ) -> Result<Server, BenchError> {
         let args = vec![
             "bench-baseline-server".to_owned(),
             format!("--sleep-ms={sleep_ms}"),
@@ -147,7 +152,7 @@ impl Bench {
     }
 
     /// Starts `mockdet` with one profile (written to a file) on port 0.
-    pub(crate) async fn mockdet(&self, profile: &DetectorProfile) -> Result<Server, String> {
+    pub(crate) async fn mockdet(&self, profile: &DetectorProfile) -> Result<Server, BenchError> {
         let file = self
             .scratch
             .write(&format!("{}.toml", profile.name), &profile.to_toml())?;
@@ -162,7 +167,7 @@ impl Bench {
     }
 
     /// Starts `mockdet` with all five built-ins, each moved to port 0.
-    pub(crate) async fn mockdet_builtins(&self) -> Result<Server, String> {
+    pub(crate) async fn mockdet_builtins(&self) -> Result<Server, BenchError> {
         let env = mockdet::profile::BUILTIN_NAMES
             .iter()
             .map(|name| {

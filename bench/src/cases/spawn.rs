@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use super::Bench;
+use crate::error::BenchError;
 use crate::report::{On, Target};
 use crate::stats::{percentile, ratio};
 
 /// Runs the case and adds its figure.
-pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let mut mock = Vec::new();
     let mut base = Vec::new();
     for _ in 0..bench.settings.spawn_repeats.max(1) {

@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::{Bench, TICKET_PLACEHOLDER, detect_body, distinct_detect_body, fixed_profile};
 use crate::client::{ClosedLoop, Shot, closed_loop};
+use crate::error::BenchError;
 use crate::process::Server;
 use crate::report::{On, Target};
 use crate::stats::percentile;
@@ -56,7 +57,7 @@ const DISTINCT_CONTENTS: usize = 32_768;
 /// building the answer cost next to the rest of the path — and, with wrk,
 /// the same profile sent a different content on every request (its findings
 /// memo missing), the figure for traffic that never repeats a content.
-pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let baseline = bench.baseline(0, 1).await?;
     let mockdet = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
     let no_rules = bench
@@ -150,7 +151,7 @@ async fn round(
     listener: &str,
     script: &Path,
     side: &mut Side,
-) -> Result<(), String> {
+) -> Result<(), BenchError> {
     let s = &bench.settings;
     let addr = server.addr(listener)?;
     let meter = CpuMeter::start(&[server.pid()]);
@@ -177,7 +178,7 @@ async fn round(
 }
 
 /// One round with our own closed-loop client (when wrk is not used).
-async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), String> {
+async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), BenchError> {
     let s = &bench.settings;
     let plan = ClosedLoop {
         connections: s.throughput_connections,

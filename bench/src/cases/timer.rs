@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::{Bench, detect_body, fixed_profile};
 use crate::client::{ClosedLoop, ClosedRun, Shot, closed_loop};
+use crate::error::BenchError;
 use crate::process::Server;
 use crate::report::{On, Report, Target};
 use crate::stats::{Summary, achieved_over_ideal};
@@ -29,7 +30,7 @@ struct Side {
 }
 
 /// Runs the case and adds its figures.
-pub(crate) async fn run(bench: &mut Bench) -> Result<(), String> {
+pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let baseline = bench.baseline(LATENCY_MS, 1).await?;
     let base = measure(bench, baseline, "baseline0").await?;
     let profile = fixed_profile("fixed200", LATENCY_MS as f64)?;
@@ -89,7 +90,7 @@ fn notes(r: &mut Report, mock: &Side, base: &Side) {
 }
 
 /// Drives one server, reads its peak memory, and stops it.
-async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, String> {
+async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, BenchError> {
     let s = &bench.settings;
     let plan = ClosedLoop {
         connections: s.timer_connections,
