@@ -45,6 +45,10 @@ pub(crate) struct FleetArgs {
     /// Time in-flight requests get on SIGINT/SIGTERM, e.g. 5s or 500ms.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub(crate) drain_timeout: Duration,
+    /// Time a client gets to send a request's headers or its body, and an
+    /// idle keep-alive connection stays open, e.g. 60s.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub(crate) read_timeout: Duration,
     /// Bearer token for /admin/* (required to enable it off loopback).
     #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]
     pub(crate) admin_token: Option<String>,

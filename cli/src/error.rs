@@ -23,6 +23,13 @@ pub(crate) enum CliError {
         /// Names of the profiles loaded from files.
         loaded: Vec<String>,
     },
+    /// Two `--profile-file`s define the same profile name.
+    #[error("{first} and {second} both define a profile named `{name}`; names must be unique")]
+    DuplicateProfile {
+        name: String,
+        first: String,
+        second: String,
+    },
     /// `mockdet profiles show NAME` names no profile.
     #[error("no profile `{name}` (known: {})", .known.join(", "))]
     NoSuchProfile { name: String, known: Vec<String> },

@@ -11,13 +11,30 @@ use mockdet::DetectorProfile;
 use mockdet::Fleet;
 use mockdet::profile::BUILTIN_NAMES;
 
-/// Resolves which profiles the arguments select, in order.
-fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, CliError> {
+/// The `--profile-file`s, parsed; two that claim one name are refused
+/// (naming both files) rather than one silently winning.
+fn profile_files(args: &FleetArgs) -> Result<Vec<DetectorProfile>, CliError> {
     let files = args
         .profile_files
         .iter()
         .map(DetectorProfile::from_path)
         .collect::<Result<Vec<_>, _>>()?;
+    for (i, profile) in files.iter().enumerate() {
+        if let Some(first) = files[..i].iter().find(|p| p.name == profile.name) {
+            return Err(CliError::DuplicateProfile {
+                name: profile.name.clone(),
+                first: first.origin(),
+                second: profile.origin(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Resolves which profiles the arguments select, in order. Their values are
+/// checked once, when the fleet starts.
+fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, CliError> {
+    let files = profile_files(args)?;
     if args.profiles.is_empty() {
         if !files.is_empty() {
             return Ok(files);
@@ -49,6 +66,7 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), CliError> {
             .bind(args.bind)
             .profile_ports(true)
             .drain_timeout(args.drain_timeout)
+            .read_timeout(args.read_timeout)
             .allow_overrides(args.allow_overrides);
         if let Some(token) = &args.admin_token {
             builder = builder.admin_token(token.clone());
@@ -84,9 +102,11 @@ fn print_ready(fleet: &Fleet) {
 
 /// `mockdet profiles list|show`.
 pub(crate) fn profiles(args: &FleetArgs, action: &ProfilesAction) -> Result<(), CliError> {
-    let mut all = Vec::new();
-    for path in &args.profile_files {
-        all.push(DetectorProfile::from_path(path)?);
+    // Nothing starts here, so check the files' values now: a bad one is
+    // named (file and field) rather than listed.
+    let mut all = profile_files(args)?;
+    for profile in &all {
+        profile.validate()?;
     }
     for name in BUILTIN_NAMES {
         if !all.iter().any(|p| p.name == name) {
