@@ -1,7 +1,7 @@
 //! What `mockdet` writes for a log file, and how it treats two profile files
 //! that claim one name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
@@ -14,7 +14,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn profile_file(dir: &PathBuf, file: &str, name: &str, id: &str) -> PathBuf {
+fn profile_file(dir: &Path, file: &str, name: &str, id: &str) -> PathBuf {
     let path = dir.join(file);
     let text = format!(
         "name = \"{name}\"\ndetector_id = \"{id}\"\nport = 0\n[latency]\nmodel = \"fixed\"\nms = 1.0\n"
