@@ -1,21 +1,40 @@
 //! mockdet: mock detectors that misbehave on purpose, reproducibly, at load —
 //! the test double detector orchestration services are tested against.
 //!
+//! This crate is the core: what a fixture user compiles, and nothing more.
+//! The tools are sibling crates of its workspace, above it, using only its
+//! public API: the reference orchestrator (`mockdet-orchestrator`), the load
+//! suite (`mockdet-perf`), the benchmark (`mockdet-bench`) and the `mockdet`
+//! command line (`mockdet-cli`).
+//!
 //! # Layout
 //!
-//! - [`profile`]: [`DetectorProfile`], loading (figment) and validation.
-//! - [`sampling`]: latency models, fault selection, seeded RNG derivation.
-//! - `detector`: one detector's axum app — router, handlers, bodies, findings.
-//! - [`control`]: runtime faults — outage windows, next-N, scripts, bursts —
-//!   and the request journal.
-//! - [`fleet`]: [`Fleet`], [`FleetBuilder`] and [`DetectorHandle`] — bind,
-//!   serve, control, shut down.
-//! - `metrics`: one Prometheus registry per fleet.
-//! - [`orchestrator`]: the reference orchestrator and the demo (fleet +
-//!   orchestrator in one process).
-//! - [`perf`]: the load suite — k6/Locust scripts, runner, report.
-//! - [`bench`](mod@bench): the benchmark against a bare axum baseline.
-//! - [`cli`]: the `mockdet` command line (the binary is a thin wrapper).
+//! Layers only point down — a module never uses one above it
+//! (`tests/layers_only_point_down.rs` checks every path):
+//!
+//! ```text
+//! 4  fleet/      bind, serve, drain; the builder, handles, the fixture
+//! 3  detector/   one engine (arrive, plan, wait, answer or fault, record),
+//!                the wire protocol, handlers, bodies, findings, /admin
+//! 2  control/    outages, next-N, scripts, bursts; the request journal
+//! 1  sampling/   latency models, fault selection, seeded draws, Forecast
+//! 0  profile/    every profile-file type, loading, validation
+//! 0  metrics.rs  one Prometheus registry per fleet (uses nothing above)
+//! ```
+//!
+//! | concern | where (under `src/`) |
+//! |---|---|
+//! | profiles: types, loading, validation | [`profile`]: [`DetectorProfile`] |
+//! | latency models | `profile/latency.rs` (as written), `sampling/latency/` (sampler, CDF) |
+//! | fault menu | `profile/fault.rs` (as written), drawn in `sampling/` |
+//! | seeded draws | `sampling/rng.rs`: ChaCha8 keyed by seed, detector and sequence number |
+//! | the k-th request's fate, without a server | [`Forecast`] (`sampling/forecast.rs`) |
+//! | runtime control, journal | `control/`; from Rust via [`DetectorHandle`], over HTTP via `detector/admin.rs` |
+//! | detector engine, handlers | `detector/pipeline.rs`, `act.rs`, `handlers.rs`, `service.rs`, `conn.rs` |
+//! | renderers, bodies | `detector/native.rs`, `response.rs`, `success.rs`, `error.rs` |
+//! | findings | `detector/findings/`, remembered per content in `detector/memo.rs` |
+//! | fleet, fixture | [`Fleet`], [`FleetBuilder`] (`fleet/`) |
+//! | metrics | `metrics.rs`; per-request series in `detector/series.rs` |
 //!
 //! # A fixture in your tests
 //!

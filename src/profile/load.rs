@@ -1,15 +1,29 @@
-//! Loading profiles through figment: serde defaults < the built-in or file <
-//! `MOCKDET_<NAME>_*` environment variables (nested keys split on `__`).
+//! Loading profiles: serde defaults < the built-in or file (TOML or YAML) <
+//! `MOCKDET_<NAME>_*` environment variables (nested keys split on `__`, see
+//! [`env`](super::env)).
 //!
 //! For example `MOCKDET_FAILING_LATENCY__MAX=800` sets `latency.max` of the
 //! `failing` profile, and `MOCKDET_SUCCESS_PORT=9001` moves `success`.
+//!
+//! The text is parsed into a JSON value, the environment is laid over it, and
+//! the result is deserialized with unknown fields refused; errors name the
+//! origin and the path of the offending key. (Hand-layered rather than
+//! through figment, which would cost every fixture user its proc-macro
+//! dependencies and a second `syn` for three providers.)
 
 use std::path::Path;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml, Yaml};
+use serde_json::Value;
 
+use super::env::overlay_env;
 use super::{DetectorProfile, Origin, ProfileError};
+
+/// The two file formats a profile may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Toml,
+    Yaml,
+}
 
 /// Names of the built-in profiles, in fleet order.
 pub const BUILTIN_NAMES: [&str; 5] = ["success", "variable", "failing", "timeout", "batch"];
@@ -38,10 +52,7 @@ impl DetectorProfile {
             .ok_or_else(|| ProfileError::UnknownBuiltin {
                 name: name.to_owned(),
             })?;
-        load(
-            Figment::from(Toml::string(text)),
-            &format!("builtin:{name}"),
-        )
+        load(text, Format::Toml, &format!("builtin:{name}"))
     }
 
     /// All five built-in profiles, in fleet order.
@@ -58,52 +69,68 @@ impl DetectorProfile {
     /// and those errors name this file and the field.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let path = path.as_ref();
-        // figment treats a missing file as empty; a user who names a file
-        // wants to hear that it is not there.
-        std::fs::metadata(path).map_err(|source| ProfileError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let figment = match extension.to_ascii_lowercase().as_str() {
-            "toml" => Figment::from(Toml::file_exact(path)),
-            "yaml" | "yml" => {
-                check_yaml_nesting(path)?;
-                Figment::from(Yaml::file_exact(path))
-            }
+        let format = match extension.to_ascii_lowercase().as_str() {
+            "toml" => Format::Toml,
+            "yaml" | "yml" => Format::Yaml,
             _ => {
                 return Err(ProfileError::UnsupportedFormat {
                     path: path.to_owned(),
                 });
             }
         };
-        load(figment, &path.display().to_string())
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        load(&text, format, &path.display().to_string())
     }
 
     /// Parses profile text directly (TOML), as a profile file would be.
     pub fn from_toml_str(text: &str) -> Result<Self, ProfileError> {
-        load(Figment::from(Toml::string(text)), "inline profile")
+        load(text, Format::Toml, "inline profile")
     }
 }
 
 /// How deeply `[` and `{` may nest in a YAML profile (real ones need 3).
 const MAX_YAML_NESTING: usize = 64;
 
-/// Refuses YAML whose flow collections nest past [`MAX_YAML_NESTING`]
-/// before the YAML parser sees it: the parser would refuse it too, but only
-/// after work quadratic in the depth (38 s for 100,000 levels).
-fn check_yaml_nesting(path: &Path) -> Result<(), ProfileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-        path: path.to_owned(),
-        source,
+/// Parses `text`, lays the profile's environment over it and deserializes.
+fn load(text: &str, format: Format, origin: &str) -> Result<DetectorProfile, ProfileError> {
+    let parse = |message: String| ProfileError::Parse {
+        origin: origin.to_owned(),
+        message,
+    };
+    let mut value: Value = match format {
+        Format::Toml => toml::from_str(text).map_err(|e| parse(e.to_string()))?,
+        Format::Yaml => {
+            // The YAML parser refuses deep nesting too, but only after work
+            // quadratic in the depth (38 s for 100,000 levels).
+            if let Some(line) = yaml_nesting_past(text, MAX_YAML_NESTING) {
+                let deep =
+                    format!("line {line}: `[`/`{{` nested more than {MAX_YAML_NESTING} deep");
+                return Err(parse(deep));
+            }
+            serde_yaml::from_str(text).map_err(|e| parse(e.to_string()))?
+        }
+    };
+    let name = match value.get("name") {
+        Some(Value::String(name)) => name.clone(),
+        Some(_) => return Err(parse("`name` must be a string".into())),
+        None => return Err(parse("missing field `name`".into())),
+    };
+    overlay_env(&mut value, &env_prefix(&name), std::env::vars()).map_err(parse)?;
+    let mut profile: DetectorProfile = serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        match at.as_str() {
+            "." => parse(e.into_inner().to_string()),
+            _ => parse(format!("{at}: {}", e.into_inner())),
+        }
     })?;
-    match yaml_nesting_past(&text, MAX_YAML_NESTING) {
-        None => Ok(()),
-        Some(line) => Err(ProfileError::Parse {
-            origin: path.display().to_string(),
-            message: format!("line {line}: `[`/`{{` nested more than {MAX_YAML_NESTING} deep"),
-        }),
-    }
+    // Values are checked once, when a detector is built from the profile
+    // (or by `validate`); errors then name this origin.
+    profile.origin = Origin(Some(origin.to_owned()));
+    Ok(profile)
 }
 
 /// The line where flow collections first nest deeper than `limit`, if they
@@ -146,22 +173,6 @@ pub(crate) fn env_prefix(name: &str) -> String {
         })
         .collect();
     format!("MOCKDET_{upper}_")
-}
-
-fn load(figment: Figment, origin: &str) -> Result<DetectorProfile, ProfileError> {
-    let parse = |e: figment::Error| ProfileError::Parse {
-        origin: origin.to_owned(),
-        message: e.to_string(),
-    };
-    let name: String = figment.extract_inner("name").map_err(parse)?;
-    let mut profile: DetectorProfile = figment
-        .merge(Env::prefixed(&env_prefix(&name)).split("__"))
-        .extract()
-        .map_err(parse)?;
-    // Values are checked once, when a detector is built from the profile
-    // (or by `validate`); errors then name this origin.
-    profile.origin = Origin(Some(origin.to_owned()));
-    Ok(profile)
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! Detector profiles: what a mock detector is (id, port, capabilities) and how
 //! it misbehaves (latency model, fault menu, batch policy, limits).
 //!
-//! A [`DetectorProfile`] is the plain data a profile file holds. Loading goes
-//! through figment — serde defaults < the file (or the embedded built-in) <
-//! `MOCKDET_<NAME>_*` environment variables — and ends in
-//! [`DetectorProfile::validate`], which turns the data into ready-to-sample
-//! types once, so no request ever re-parses or re-checks configuration.
+//! A [`DetectorProfile`] is the plain data a profile file holds; every type
+//! of the file (latency, faults, batch, limits, schedule, bursts) and of the
+//! admin API's bodies lives here. Loading layers serde defaults < the file
+//! (or the embedded built-in) < `MOCKDET_<NAME>_*` environment variables and
+//! refuses unknown fields. Values are checked once — when a detector is
+//! built from the profile, or by [`DetectorProfile::validate`] — into
+//! ready-to-sample types, so no request ever re-parses or re-checks
+//! configuration.
 
 mod batch;
 mod control;
+mod env;
 mod error;
 mod fault;
 mod latency;
