@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mockdet_stats::{Histogram, Summary};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -198,8 +199,14 @@ fn report(
     wall_s: f64,
     cpu_s: Option<f64>,
 ) -> Value {
-    let mut latencies: Vec<f64> = samples.iter().map(|s| s.latency_ms).collect();
-    latencies.sort_by(f64::total_cmp);
+    // The one percentile rule of every mockdet tool (mockdet-stats: nearest
+    // rank over an HDR histogram); all zero when nothing was sent.
+    let latency = samples
+        .iter()
+        .map(|s| s.latency_ms)
+        .collect::<Histogram>()
+        .summary();
+    let figure = |read: fn(&Summary) -> f64| latency.as_ref().map_or(0.0, read);
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut detectors: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for sample in samples {
@@ -220,7 +227,7 @@ fn report(
         .filter(|s| matches!(s.status, Some(200 | 206)))
         .count();
     let coverages: Vec<f64> = samples.iter().filter_map(|s| s.coverage).collect();
-    let p95 = percentile(&latencies, 0.95);
+    let p95 = figure(|s| s.p95);
     let limit = options.sla_budget_ms + 50.0;
     let max_lag = samples.iter().map(|s| s.lag_ms).fold(0.0, f64::max);
     json!({
@@ -234,9 +241,9 @@ fn report(
         "statuses": statuses,
         "answered_200_or_206": ok,
         "latency_ms": {
-            "p50": percentile(&latencies, 0.50), "p90": percentile(&latencies, 0.90),
-            "p95": p95, "p99": percentile(&latencies, 0.99),
-            "max": latencies.last().copied().unwrap_or(0.0), "mean": mean(&latencies),
+            "p50": figure(|s| s.p50), "p90": figure(|s| s.p90),
+            "p95": p95, "p99": figure(|s| s.p99),
+            "max": figure(|s| s.max), "mean": figure(|s| s.mean),
         },
         "max_send_lag_ms": max_lag,
         "coverage_mean": mean(&coverages),
@@ -245,15 +252,6 @@ fn report(
         "p95_limit_ms": limit,
         "pass": ok == samples.len() && p95 <= limit,
     })
-}
-
-/// Nearest-rank percentile of sorted values (0 for none).
-pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -280,14 +278,40 @@ fn cpu_seconds() -> Option<f64> {
 mod tests {
     use super::*;
 
+    fn sample(latency_ms: f64) -> Sample {
+        Sample {
+            latency_ms,
+            lag_ms: 0.0,
+            status: Some(200),
+            detectors: Vec::new(),
+            coverage: None,
+        }
+    }
+
+    fn options() -> BenchOptions {
+        BenchOptions {
+            url: None,
+            rate: 4.0,
+            duration: Duration::from_secs(1),
+            sla_budget_ms: 1.0,
+            seed: 1,
+            api_key: None,
+        }
+    }
+
     #[test]
-    fn percentiles_use_the_nearest_rank() {
-        let values: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&values, 0.95), 95.0);
-        assert_eq!(percentile(&values, 0.5), 50.0);
-        assert_eq!(percentile(&values, 1.0), 100.0);
-        assert_eq!(percentile(&values, 0.0), 1.0);
-        assert_eq!(percentile(&[], 0.95), 0.0);
+    fn latency_percentiles_follow_the_nearest_rank() {
+        // The rule of mockdet-stats, as before: the median of four is the
+        // 2nd value, p95 the 4th (values under 2 ms are exact to 1 µs).
+        let samples: Vec<Sample> = [0.4, 0.1, 0.3, 0.2].into_iter().map(sample).collect();
+        let figures = report("http://x", &options(), &samples, 1.0, None);
+        let latency = &figures["latency_ms"];
+        assert_eq!(latency["p50"], 0.2);
+        assert_eq!(latency["p95"], 0.4);
+        assert_eq!(latency["max"], 0.4);
+        assert!((latency["mean"].as_f64().unwrap() - 0.25).abs() < 1e-12);
+        let empty = report("http://x", &options(), &[], 1.0, None);
+        assert_eq!(empty["latency_ms"]["p95"], 0.0);
     }
 
     #[test]

@@ -135,34 +135,6 @@ pub(crate) fn verdicts(
     out
 }
 
-/// Linear-interpolated quantile of a cumulative histogram given as
-/// `(upper_bound, cumulative_count)` pairs sorted by bound (Prometheus
-/// `histogram_quantile` semantics). `None` when empty.
-pub(crate) fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
-    let total = buckets.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let mut lower = (0.0, 0.0);
-    for &(bound, count) in buckets {
-        if count >= rank {
-            if bound.is_infinite() {
-                return Some(lower.0);
-            }
-            let span = count - lower.1;
-            let within = if span > 0.0 {
-                (rank - lower.1) / span
-            } else {
-                1.0
-            };
-            return Some(lower.0 + (bound - lower.0) * within);
-        }
-        lower = (bound, count);
-    }
-    Some(lower.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,15 +166,5 @@ mod tests {
     fn nothing_sent_fails_rather_than_passing_vacuously() {
         let none = verdicts(&Figures::default(), &Targets::default(), "k6", false);
         assert!(none.iter().all(|v| !v.passed));
-    }
-
-    #[test]
-    fn histogram_quantiles_interpolate_within_buckets() {
-        // 100 observations: 50 in (0, 0.1], 50 in (0.1, 0.5].
-        let buckets = [(0.1, 50.0), (0.5, 100.0), (f64::INFINITY, 100.0)];
-        assert!((histogram_quantile(0.5, &buckets).unwrap() - 0.1).abs() < 1e-9);
-        assert!((histogram_quantile(0.75, &buckets).unwrap() - 0.3).abs() < 1e-9);
-        assert_eq!(histogram_quantile(0.5, &[]), None);
-        assert_eq!(histogram_quantile(0.5, &[(1.0, 0.0)]), None);
     }
 }

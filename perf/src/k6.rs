@@ -72,6 +72,11 @@ fn passes(metric: Option<&Value>) -> u64 {
         .unwrap_or(0.0) as u64
 }
 
+/// A Trend's figures as k6 computed them: its `p(N)` interpolates between
+/// ranks, not the nearest-rank rule of `mockdet-stats`; with the thousands
+/// of samples of a run the two differ by at most the gap between two
+/// neighbouring samples. Reading k6's raw samples instead would mean
+/// writing every request to a CSV output.
 fn trend(metric: &Value, base: Figures) -> Figures {
     let stat = |key: &str| {
         metric

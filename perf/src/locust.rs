@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use mockdet_stats::counted_quantile;
+
 use super::figures::{Figures, HistoryPoint};
 
 /// Rows of a CSV file as header → value maps.
@@ -74,7 +76,9 @@ struct JsonEntry {
 
 /// Figures from `--json-file` output: exact counts (the CSV is rewritten once
 /// a second and can miss the last one). Percentiles come from Locust's
-/// response-time histogram (rounded milliseconds).
+/// response-time histogram (rounded milliseconds), read exactly by the
+/// nearest-rank rule of `mockdet-stats`. (The CSV's percentile columns, the
+/// fallback, are Locust's own.)
 pub(crate) fn read_json_stats(path: &Path) -> Option<(Figures, BTreeMap<String, Figures>)> {
     let entries: Vec<JsonEntry> =
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
@@ -131,18 +135,9 @@ fn json_figures(
         .filter_map(|(ms, n)| ms.parse::<f64>().ok().map(|ms| (ms, *n)))
         .collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: u64 = sorted.iter().map(|(_, n)| n).sum();
-    let quantile = |q: f64| {
-        let rank = (q * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        sorted
-            .iter()
-            .find(|(_, n)| {
-                seen += n;
-                seen >= rank
-            })
-            .map_or(0.0, |(ms, _)| *ms)
-    };
+    // The one rule of mockdet-stats (nearest rank), read exactly from
+    // Locust's counts of its rounded response times.
+    let quantile = |q: f64| counted_quantile(&sorted, q).unwrap_or(0.0);
     Figures {
         requests,
         failures,
@@ -200,6 +195,17 @@ fn file_name(prefix: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_percentiles_take_the_nearest_rank_of_the_counts() {
+        // 100 answers in 20 ms, 5 in 300 ms: rank ⌈0.95 · 105⌉ = 100 is
+        // still 20 ms, rank ⌈0.99 · 105⌉ = 104 is 300 ms.
+        let times = BTreeMap::from([("300".to_owned(), 5), ("20".to_owned(), 100)]);
+        let f = json_figures(105, 5, 310.0, &times, 10.0);
+        assert_eq!((f.p50_ms, f.p95_ms, f.p99_ms), (20.0, 20.0, 300.0));
+        assert_eq!((f.rps, f.max_ms), (10.5, 310.0));
+        assert_eq!(json_figures(0, 0, 0.0, &BTreeMap::new(), 1.0).p95_ms, 0.0);
+    }
 
     #[test]
     fn stats_and_history_csv_files_parse() {

@@ -1,11 +1,25 @@
 //! Reading the Prometheus text format the fleet exposes: enough to diff two
 //! scrapes per detector (requests, injected faults, server-side latency).
+//!
+//! The parser is our own (`parse`, about 60 lines); the rest of the file is
+//! the diffing, which no parser crate does. The crates checked, and why none
+//! fits:
+//! - `prometheus` (already a dependency): encodes the format, cannot parse it.
+//! - `prometheus-parse` 0.2.5: splits label pairs on `,` and `=` without
+//!   regard to quotes, so a value holding either is cut or dropped (the fix
+//!   has been an open pull request since June 2024); keeps `\"`, `\\` and
+//!   `\n` escaped; groups buckets only under a `# TYPE` line; pulls in
+//!   chrono, itertools, once_cell and regex.
+//! - `prom_text_format_parser` 0.1.0: a real lexer, but its only release
+//!   (December 2023), label values kept escaped, and derive_more 0.99,
+//!   strum 0.25 and winnow 0.5 pulled in.
+//! - `openmetrics-parser` 0.5.1: LGPL-3.0, where mockdet is MIT OR Apache-2.0.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::figures::histogram_quantile;
+use mockdet_stats::bucket_quantile;
 
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +47,7 @@ fn parse_line(line: &str) -> Option<Sample> {
         other => other.parse().ok()?,
     };
     let (name, labels) = match series.split_once('{') {
-        Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}')?)),
+        Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}')?)?),
         None => (series, BTreeMap::new()),
     };
     Some(Sample {
@@ -43,17 +57,31 @@ fn parse_line(line: &str) -> Option<Sample> {
     })
 }
 
-fn parse_labels(text: &str) -> BTreeMap<String, String> {
-    // mockdet's label values never contain `",` so a split is enough.
-    text.split("\",")
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once("=\"")?;
-            Some((
-                key.trim().to_owned(),
-                value.trim_end_matches('"').to_owned(),
-            ))
-        })
-        .collect()
+/// `key="value",...` with the format's escapes (`\\`, `\"`, `\n`);
+/// `None` if a value is not closed.
+fn parse_labels(mut text: &str) -> Option<BTreeMap<String, String>> {
+    let mut labels = BTreeMap::new();
+    loop {
+        text = text.trim_start_matches([',', ' ']);
+        if text.is_empty() {
+            return Some(labels);
+        }
+        let (key, rest) = text.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        labels.insert(key.trim().to_owned(), value);
+        text = &rest[end + 1..];
+    }
 }
 
 /// What one detector did between two scrapes.
@@ -123,7 +151,9 @@ pub(crate) fn server_side(before: &[Sample], after: &[Sample]) -> ServerSide {
             (*bound, cumulative)
         })
         .collect();
-    let ms = |q| histogram_quantile(q, &buckets).map(|s| s * 1000.0);
+    // PromQL's histogram_quantile, as mockdet-stats documents it: an
+    // estimate within one bucket of the nearest-rank value.
+    let ms = |q| bucket_quantile(&buckets, q).map(|s| s * 1000.0);
     ServerSide {
         requests,
         faults,
@@ -156,6 +186,16 @@ mod tests {
         assert_eq!(samples[0].labels["outcome"], "success");
         assert_eq!(samples[5].labels["le"], "+Inf");
         assert_eq!(samples[1].value, 5.0);
+    }
+
+    #[test]
+    fn quoted_label_values_keep_commas_braces_and_escapes() {
+        let line = r#"m{detector="a,b=c}",note="say \"hi\"\\\n"} 2"#;
+        let samples = parse(line);
+        assert_eq!(samples.len(), 1, "{samples:?}");
+        assert_eq!(samples[0].labels["detector"], "a,b=c}");
+        assert_eq!(samples[0].labels["note"], "say \"hi\"\\\n");
+        assert!(parse(r#"m{detector="unclosed} 2"#).is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::{Bench, detect_body};
 use crate::client::{OpenLoop, OpenRun, Outcome, Shot, open_loop};
 use crate::error::BenchError;
 use crate::report::{On, Target};
-use crate::stats::{Summary, ks_critical_95, ks_truncated, upper_quantile};
+use crate::stats::{ks_critical_95, ks_truncated, summarise, upper_quantile};
 use crate::sys::CpuMeter;
 use mockdet::profile::{BUILTIN_NAMES, FaultKind};
 use mockdet::{DetectorProfile, Forecast};
@@ -173,8 +173,8 @@ fn report(bench: &mut Bench, subject: &Subject, run: &OpenRun) {
         (d_observed, d_planned),
         Some(Target::AtMost(On::Mockdet, 0.02)),
     );
-    let error = Summary::of(&mut s.error);
-    let lag = Summary::of(&mut run.lag_ms.clone());
+    let error = summarise(&s.error);
+    let lag = summarise(&run.lag_ms);
     let r = &mut bench.report;
     r.note(format!("ks.{name}.n"), n as f64);
     r.note(format!("ks.{name}.critical_95"), ks_critical_95(n));

@@ -17,7 +17,7 @@ use crate::client::{ClosedLoop, Shot, closed_loop};
 use crate::error::BenchError;
 use crate::process::Server;
 use crate::report::{On, Target};
-use crate::stats::percentile;
+use crate::stats::median;
 use crate::sys::CpuMeter;
 use crate::wrk;
 use mockdet::DetectorProfile;
@@ -39,11 +39,6 @@ impl Side {
     fn median_cpu(&mut self) -> f64 {
         median(&mut self.server_cpu)
     }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    percentile(values, 0.5)
 }
 
 /// How many different contents the distinct-contents variant cycles

@@ -13,7 +13,7 @@ use crate::client::{ClosedLoop, ClosedRun, Shot, closed_loop};
 use crate::error::BenchError;
 use crate::process::Server;
 use crate::report::{On, Report, Target};
-use crate::stats::{Summary, achieved_over_ideal};
+use crate::stats::{Summary, achieved_over_ideal, summarise};
 use crate::sys::CpuMeter;
 
 /// The configured latency of both servers.
@@ -78,7 +78,7 @@ fn figures(r: &mut Report, connections: usize, mock: &Side, base: &Side) {
 
 fn notes(r: &mut Report, mock: &Side, base: &Side) {
     for (who, side) in [("mockdet", mock), ("baseline", base)] {
-        r.note(format!("timer.{who}.answers"), side.overshoot.n as f64);
+        r.note(format!("timer.{who}.answers"), side.overshoot.count as f64);
         r.note(
             format!("timer.{who}.overshoot_mean_ms"),
             side.overshoot.mean,
@@ -121,7 +121,7 @@ async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, 
     }
     Ok(Side {
         achieved_over_ideal: achieved,
-        overshoot: Summary::of(&mut run.latencies_ms),
+        overshoot: summarise(&run.latencies_ms),
         peak_rss_mib: memory?.peak_mib,
         errors: run.errors,
         server_cpu: busy.first().copied().unwrap_or(f64::NAN),
