@@ -151,24 +151,47 @@ pub(crate) fn print_json_line(value: &serde_json::Value) {
     let _ = stdout.flush();
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn wait_for_signal() {
+/// SIGINT and SIGTERM, listened for from the moment [`StopSignal::listen`]
+/// returns. Make it before printing the ready line: a process without a
+/// handler yet dies of a SIGTERM sent right after that line instead of
+/// draining (a supervisor, or a test, may well send one that early).
+pub(crate) struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignal {
+    /// Installs the handlers (inside a tokio runtime).
+    pub(crate) fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let both = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+            match both {
+                Ok(signals) => Self {
+                    signals: Some(signals),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
+                    Self { signals: None }
                 }
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves once either signal has arrived (since `listen`).
+    pub(crate) async fn received(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -82,8 +82,9 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), CliError> {
             .fold(builder, |b, p| b.profile(p))
             .start()
             .await?;
+        let stop = crate::cli::StopSignal::listen();
         print_ready(&fleet);
-        crate::cli::wait_for_signal().await;
+        stop.received().await;
         tracing::info!(drain = ?args.drain_timeout, "stopping: draining in-flight requests");
         fleet.shutdown().await;
         Ok::<_, CliError>(())

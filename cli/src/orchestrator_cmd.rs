@@ -143,8 +143,9 @@ pub(crate) fn orchestrator(args: &OrchestratorArgs) -> Result<(), CliError> {
             .drain_timeout(args.common.drain_timeout)
             .start()
             .await?;
+        let stop = crate::cli::StopSignal::listen();
         crate::cli::print_json_line(&json!({"ready": {"orchestrator": orchestrator.url()}}));
-        crate::cli::wait_for_signal().await;
+        stop.received().await;
         tracing::info!("stopping the orchestrator");
         orchestrator.shutdown().await;
         Ok::<_, CliError>(())
@@ -182,8 +183,9 @@ pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), Cli
             .into_iter()
             .map(|(name, url)| (name, Value::String(url)))
             .collect();
+        let stop = crate::cli::StopSignal::listen();
         crate::cli::print_json_line(&json!({"ready": urls, "seed": demo.seed()}));
-        crate::cli::wait_for_signal().await;
+        stop.received().await;
         tracing::info!("stopping the demo");
         demo.shutdown().await;
         Ok::<_, CliError>(())
