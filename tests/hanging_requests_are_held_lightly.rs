@@ -7,7 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, fleet_of, get_text, profile};
+use common::wait::eventually_async;
+use common::{client, fleet_of, get_text, in_flight, profile};
 use mockdet::Fleet;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -22,28 +23,16 @@ fn raw_detect() -> String {
     )
 }
 
-/// The detector's `mockdet_in_flight_requests`, read from its `/metrics`.
-async fn in_flight(client: &reqwest::Client, metrics_url: &str) -> f64 {
-    get_text(client, metrics_url)
-        .await
-        .lines()
-        .find(|line| line.starts_with("mockdet_in_flight_requests{"))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse::<f64>().ok())
-        .unwrap_or(0.0)
-}
-
-/// Polls the in-flight gauge until `done` holds, failing after five seconds.
+/// Polls the detector's in-flight gauge (its `/metrics`) until `done`
+/// holds, failing after five seconds with the last value seen.
 async fn wait_for_in_flight(client: &reqwest::Client, metrics_url: &str, done: fn(f64) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let now = in_flight(client, metrics_url).await;
-        if done(now) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "in flight: {now}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let mut now = f64::NAN;
+    let reached = eventually_async(Duration::from_secs(5), async || {
+        now = in_flight(&get_text(client, metrics_url).await);
+        done(now).then_some(())
+    })
+    .await;
+    assert!(reached.is_some(), "in flight after 5 s: {now}");
 }
 
 fn hang(ms: f64, then: &str) -> String {
@@ -94,26 +83,32 @@ async fn a_client_that_leaves_ends_its_hold_and_the_request_is_journaled() {
     let addr = fleet.url("left").trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream.write_all(raw_detect().as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Once the gauge counts it, the request has arrived and is being held.
+    let metrics_url = format!("{}/metrics", fleet.url("left"));
+    wait_for_in_flight(&client(), &metrics_url, |n| n >= 1.0).await;
+    // The client stays a while before leaving: how long it stayed is what
+    // the journaled duration must cover, so this sleep is the scenario, not
+    // a wait for something to happen.
+    let held = Duration::from_millis(150);
+    tokio::time::sleep(held).await;
     assert!(
         fleet.detector("left").journal().is_empty(),
         "recorded before the hold ended"
     );
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let entry = loop {
-        if let Some(entry) = fleet.detector("left").journal().pop() {
-            break entry;
-        }
-        assert!(Instant::now() < deadline, "the hold outlived its client");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let entry = eventually_async(Duration::from_secs(5), async || {
+        fleet.detector("left").journal().pop()
+    })
+    .await
+    .expect("the hold outlived its client: nothing journaled 5 s after it left");
     assert_eq!(entry.fault.as_deref(), Some("hang"));
     assert_eq!(entry.status, None);
+    // The hold began before the gauge showed it and ended after the client
+    // left, so the journaled duration covers at least the time it stayed.
     assert!(
-        entry.duration_ms >= 150.0 && entry.duration_ms < 5_000.0,
-        "{entry:?}"
+        entry.duration_ms >= held.as_secs_f64() * 1_000.0 && entry.duration_ms < 5_000.0,
+        "{entry:?}, seen held for {held:?}"
     );
     fleet.shutdown().await;
 }

@@ -3,9 +3,12 @@
 //! counts are far too small to measure anything, and CI machines are noisy.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "../../tests/common/wait.rs"]
+mod wait;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
@@ -41,17 +44,10 @@ fn a_quick_benchmark_reports_every_figure_as_a_finite_number() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("mockdet starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("can wait for mockdet") {
-            break status;
-        }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("mockdet bench --quick did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(status) = wait::exit_within(&mut child, LIMIT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("mockdet bench --quick did not finish within {LIMIT:?}");
     };
     assert!(status.success(), "mockdet bench --quick failed: {status}");
     let text = std::fs::read_to_string(&out).expect("the JSON report was written");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::Running;
+use common::wait::{eventually, exit_within};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
@@ -33,17 +34,26 @@ impl Running {
 
     /// Waits for exit, failing the test after `limit`.
     fn exit_code(&mut self, limit: Duration) -> i32 {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                started.elapsed() < limit,
-                "mockdet did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        exit_within(&mut self.child, limit)
+            .unwrap_or_else(|| panic!("mockdet did not exit within {limit:?}"))
+            .code()
+            .unwrap_or(-1)
+    }
+
+    /// Waits (5 s at most) until detector `name` counts a request in flight.
+    fn wait_in_flight(&self, name: &str) {
+        let metrics_url = format!("{}/metrics", self.url(name));
+        let client = blocking_client();
+        let mut now = f64::NAN;
+        let busy = eventually(Duration::from_secs(5), || {
+            let text = client.get(&metrics_url).send().ok()?.text().ok()?;
+            now = common::in_flight(&text);
+            (now >= 1.0).then_some(())
+        });
+        assert!(
+            busy.is_some(),
+            "{name} had no request in flight after 5 s (gauge: {now})"
+        );
     }
 }
 
@@ -121,7 +131,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
             .send()
             .map(|r| r.status().as_u16())
     });
-    std::thread::sleep(Duration::from_millis(150));
+    fleet.wait_in_flight("slow");
     fleet.terminate();
     assert_eq!(request.join().unwrap().unwrap(), 200);
     assert_eq!(fleet.exit_code(Duration::from_secs(10)), 0);
@@ -149,7 +159,7 @@ fn the_drain_deadline_cuts_a_hung_request() {
             .send()
             .map(|r| r.status().as_u16())
     });
-    std::thread::sleep(Duration::from_millis(150));
+    fleet.wait_in_flight("hang");
     let stopping = Instant::now();
     fleet.terminate();
     assert_eq!(fleet.exit_code(Duration::from_secs(5)), 0);

@@ -3,7 +3,7 @@
 //! exit on SIGTERM.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 mod common;
 
 use common::Running;
+use common::wait::exit_within;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
@@ -31,17 +32,10 @@ impl Running {
                 .unwrap()
                 .success()
         );
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "no exit within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        exit_within(&mut self.child, Duration::from_secs(10))
+            .expect("no exit within 10 s of SIGTERM")
+            .code()
+            .unwrap_or(-1)
     }
 }
 

@@ -7,18 +7,19 @@ use std::time::Duration;
 
 use mockdet_orchestrator::OrchestratorConfig;
 use serde_json::{Value, json};
+use support::wait::eventually_async;
 use support::{client, down, fleet, get, post, profile, request, wired};
 
 async fn wait_completed(client: &reqwest::Client, url: &str, job_id: &str) -> Value {
-    for _ in 0..200 {
+    let mut last = Value::Null;
+    let done = eventually_async(Duration::from_secs(2), async || {
         let (status, view) = get(client, url, &format!("/orchestrate/status/{job_id}")).await;
         assert_eq!(status, 200, "{view}");
-        if view["status"] == "completed" {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("job {job_id} did not complete within 2 s");
+        last = view;
+        (last["status"] == "completed").then(|| last.clone())
+    })
+    .await;
+    done.unwrap_or_else(|| panic!("job {job_id} did not complete within 2 s: {last}"))
 }
 
 #[tokio::test]

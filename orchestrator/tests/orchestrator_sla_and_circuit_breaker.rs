@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 
 use mockdet::Outage;
 use mockdet_orchestrator::BreakerState;
+use support::wait::eventually_async;
 use support::{
     calls, client, fleet, hanging, post, profile, request, statuses, wait_polled, wired,
 };
 
 /// Lateness allowed past the SLA budget (the bound).
 const SLACK: Duration = Duration::from_millis(50);
+
+/// How long past its due time a breaker transition may take to be seen
+/// before the test fails (generous: only a stuck breaker takes this long).
+const PATIENCE: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn a_hang_longer_than_the_sla_gives_206_within_budget_plus_50_ms() {
@@ -90,7 +95,9 @@ async fn an_outage_opens_the_breaker_which_half_opens_and_closes_after_recovery(
         .unwrap();
 
     // Three consecutive 503s open it.
+    let mut last_failure_sent = Instant::now();
     for _ in 0..3 {
+        last_failure_sent = Instant::now();
         let (status, body) = post(&client, &url, "/orchestrate", &request("text")).await;
         assert_eq!(body["detector_results"][0]["status"], "failed", "{body}");
         assert_eq!(status, 206);
@@ -118,10 +125,25 @@ async fn an_outage_opens_the_breaker_which_half_opens_and_closes_after_recovery(
         "calls reached an open breaker's detector"
     );
 
-    // After the recovery time it reads half-open; a probe into the ongoing
-    // outage fails and reopens it.
-    tokio::time::sleep(recovery).await;
-    assert_eq!(metrics().await, Some(1));
+    // After the recovery time (and not before) it reads half-open; a probe
+    // into the ongoing outage fails and reopens it.
+    let half_open = eventually_async(recovery + PATIENCE, async || {
+        (metrics().await == Some(1)).then_some(())
+    })
+    .await;
+    assert!(
+        half_open.is_some(),
+        "the gauge did not read half-open (1) within {:?}: {:?}",
+        recovery + PATIENCE,
+        metrics().await
+    );
+    // It opened after the last failing request was sent, so half-open may
+    // not be seen sooner than the recovery time after that.
+    assert!(
+        last_failure_sent.elapsed() >= recovery,
+        "half-open before the recovery time"
+    );
+    let probe_sent = Instant::now();
     post(&client, &url, "/orchestrate", &request("text")).await;
     assert_eq!(calls(&fleet, "flaky"), reached + 1, "exactly one probe");
     assert_eq!(
@@ -131,10 +153,19 @@ async fn an_outage_opens_the_breaker_which_half_opens_and_closes_after_recovery(
 
     // The detector recovers; after the recovery time one probe closes it.
     flaky.clear_faults();
-    tokio::time::sleep(recovery).await;
-    assert_eq!(
-        orchestrator.breaker_state("flaky"),
-        Some(BreakerState::HalfOpen)
+    let half_open = eventually_async(recovery + PATIENCE, async || {
+        (orchestrator.breaker_state("flaky") == Some(BreakerState::HalfOpen)).then_some(())
+    })
+    .await;
+    assert!(
+        half_open.is_some(),
+        "not half-open within {:?} of the failed probe: {:?}",
+        recovery + PATIENCE,
+        orchestrator.breaker_state("flaky")
+    );
+    assert!(
+        probe_sent.elapsed() >= recovery,
+        "half-open again before the recovery time"
     );
     let (status, body) = post(&client, &url, "/orchestrate", &request("text")).await;
     assert_eq!(status, 200, "{body}");

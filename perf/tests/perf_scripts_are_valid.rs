@@ -1,8 +1,10 @@
 //! The load suite's scripts, checked statically: the Locust file compiles
-//! under `python3`, and — when k6 is installed (on `PATH` or in the venv
-//! `mockdet perf setup` fills) — `k6 inspect` accepts the k6 script, builds
-//! exactly the scenario `K6_TEST_TYPE` selects, and refuses bad settings.
-//! Real runs of both tools are tested elsewhere.
+//! under `python3`, and `k6 inspect` accepts the k6 script, builds exactly
+//! the scenario `K6_TEST_TYPE` selects, and refuses bad settings. Real runs
+//! of both tools are tested elsewhere.
+//!
+//! k6 is required: where it is missing these tests fail, saying how to
+//! install it (`mockdet perf setup`, which `scripts/test.sh` runs first).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,20 +14,53 @@ use serde_json::Value;
 const K6_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k6/orchestration_load.js");
 const LOCUSTFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/locustfile_orchestration.py");
 
-/// k6 on `PATH`, else in `mockdet perf setup`'s venv, else `None`.
-fn k6() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
+/// Where `mockdet perf setup` installs the load tools (as `src/tools.rs`
+/// decides it): `$XDG_CACHE_HOME/mockdet/tools/bin`, or
+/// `~/.cache/mockdet/tools/bin`.
+fn tools_bin() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mockdet")
+        .join("tools")
+        .join("bin")
+}
+
+/// Whether `path` is an executable that answers `--version`.
+fn runs(path: &Path) -> bool {
+    path.is_file()
+        && Command::new(path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+/// k6 where `mockdet perf` would find it: on `PATH`, else in the venv
+/// `mockdet perf setup` fills. Fails the test, saying how to install it,
+/// when it is in neither.
+fn k6() -> PathBuf {
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|paths| {
             std::env::split_paths(&paths)
                 .map(|dir| dir.join("k6"))
-                .collect::<Vec<_>>()
+                .collect()
         })
         .unwrap_or_default();
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
-    let venv = cache.map(|c| c.join("mockdet").join("tools").join("bin").join("k6"));
-    on_path.into_iter().chain(venv).find(|p| p.is_file())
+    let venv = tools_bin().join("k6");
+    on_path
+        .into_iter()
+        .chain(std::iter::once(venv.clone()))
+        .find(|candidate| runs(candidate))
+        .unwrap_or_else(|| {
+            panic!(
+                "k6 is not installed (looked on PATH and at {}); install k6 and Locust with \
+                 `mockdet perf setup` (from this repository: \
+                 `cargo run -q -p mockdet-cli -- perf setup`), as scripts/test.sh does",
+                venv.display()
+            )
+        })
 }
 
 /// `k6 inspect --execution-requirements` with only `env` as `__ENV`.
@@ -50,18 +85,6 @@ fn inspected(k6: &Path, env: &[(&str, &str)]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("k6 inspect prints JSON")
-}
-
-macro_rules! require_k6 {
-    () => {
-        match k6() {
-            Some(k6) => k6,
-            None => {
-                eprintln!("skipped: k6 is not on PATH nor in the mockdet tools venv (run `mockdet perf setup`)");
-                return;
-            }
-        }
-    };
 }
 
 #[test]
@@ -97,7 +120,7 @@ fn the_locustfile_never_fires_request_events_by_hand() {
 
 #[test]
 fn k6_inspect_builds_only_the_selected_scenario() {
-    let k6 = require_k6!();
+    let k6 = k6();
     for test_type in ["smoke", "load", "stress"] {
         let env = [
             ("K6_TEST_TYPE", test_type),
@@ -127,7 +150,7 @@ fn k6_inspect_builds_only_the_selected_scenario() {
 
 #[test]
 fn k6_inspect_sizes_scenarios_from_the_environment() {
-    let k6 = require_k6!();
+    let k6 = k6();
     let smoke = inspected(&k6, &[("K6_SMOKE_VUS", "3"), ("K6_SMOKE_DURATION", "7s")]);
     assert_eq!(smoke["scenarios"]["smoke"]["vus"], 3);
     assert_eq!(smoke["scenarios"]["smoke"]["duration"], "7s");
@@ -151,7 +174,7 @@ fn k6_inspect_sizes_scenarios_from_the_environment() {
 
 #[test]
 fn k6_refuses_an_unknown_test_type_a_zero_batch_and_a_bad_contract() {
-    let k6 = require_k6!();
+    let k6 = k6();
     let contract =
         std::env::temp_dir().join(format!("mockdet-contract-{}.json", std::process::id()));
     std::fs::write(&contract, r#"{"shape": "graphql"}"#).expect("temp file");
@@ -175,7 +198,7 @@ fn k6_refuses_an_unknown_test_type_a_zero_batch_and_a_bad_contract() {
 
 #[test]
 fn k6_reads_an_api_v1_contract_file() {
-    let k6 = require_k6!();
+    let k6 = k6();
     let contract =
         std::env::temp_dir().join(format!("mockdet-contract-v1-{}.json", std::process::id()));
     std::fs::write(&contract, r#"{"shape": "api_v1", "batch_path": null}"#).expect("temp file");

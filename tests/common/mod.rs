@@ -1,6 +1,8 @@
 //! Helpers shared by the black-box tests.
 #![allow(dead_code)]
 
+pub mod wait;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -68,6 +70,17 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
         .json()
         .await
         .expect("the answer is JSON")
+}
+
+/// The value of `mockdet_in_flight_requests` in a detector's `/metrics`
+/// text (0 before the detector has served a request).
+pub fn in_flight(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|line| line.starts_with("mockdet_in_flight_requests{"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// Five standard deviations of a binomial proportion over `n` trials: a

@@ -12,13 +12,15 @@ pub mod dashboards;
 pub mod dockerfile;
 pub mod load;
 pub mod prometheus;
+#[path = "../../../tests/common/wait.rs"]
+pub mod wait;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use figment::Figment;
 use figment::providers::{Format, Yaml};
@@ -27,7 +29,10 @@ use serde_json::Value;
 /// The repository root (where Dockerfile and docker-compose.test.yml live).
 pub fn root() -> PathBuf {
     // The workspace root: this crate lives in `cli/`.
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
 }
 
 /// Reads a file of the repository, failing with its path.
@@ -127,18 +132,10 @@ pub fn run(command: &mut Command, deadline: Duration) -> (bool, String, String) 
         .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
     let stdout = drain(child.stdout.take().expect("stdout is piped"));
     let stderr = drain(child.stderr.take().expect("stderr is piped"));
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not finish within {deadline:?}");
-            }
-            Err(e) => panic!("waiting for {what}: {e}"),
-        }
+    let Some(status) = wait::exit_within(&mut child, deadline) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {deadline:?}");
     };
     let text = |rx: mpsc::Receiver<Vec<u8>>| {
         String::from_utf8_lossy(&rx.recv().unwrap_or_default()).into_owned()
@@ -302,16 +299,9 @@ impl MockdetProcess {
     }
 }
 
-/// Polls `check` every 250 ms until it returns `Some` or `limit` passes.
-pub fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        if start.elapsed() >= limit {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+/// Polls `check` every 250 ms until it returns `Some` or `limit` passes:
+/// the checks here query a real Prometheus (which scrapes once a second),
+/// so looking more often would only load it.
+pub fn eventually<T>(limit: Duration, check: impl FnMut() -> Option<T>) -> Option<T> {
+    wait::eventually_every(Duration::from_millis(250), limit, check)
 }

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+#[path = "../../../tests/common/wait.rs"]
+pub mod wait;
+
 use mockdet::{DetectorProfile, Fleet};
 use mockdet_orchestrator::Orchestrator;
 use serde_json::{Value, json};
@@ -131,15 +134,17 @@ pub fn calls(fleet: &Fleet, name: &str) -> usize {
 /// Waits (bounded) until the orchestrator's first health poll has seen
 /// every detector, so a fault started after this is not seen by it.
 pub async fn wait_polled(client: &reqwest::Client, url: &str) {
-    for _ in 0..250 {
-        let (_, health) = get(client, url, "/health").await;
-        let polled = health["detectors"]
+    let mut health = Value::Null;
+    let polled = wait::eventually_async(Duration::from_secs(5), async || {
+        health = get(client, url, "/health").await.1;
+        health["detectors"]
             .as_object()
-            .is_some_and(|d| d.values().all(|v| v["health"] != "unknown"));
-        if polled {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the first health poll did not finish within 5 s");
+            .is_some_and(|d| d.values().all(|v| v["health"] != "unknown"))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        polled.is_some(),
+        "the first health poll did not finish within 5 s: {health}"
+    );
 }
