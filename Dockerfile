@@ -11,9 +11,10 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
 
 # ---------------------------------------------------------------------------
-# builder: compile mockdet. Dependencies are built first from Cargo.toml and
-# Cargo.lock alone, against stub sources, so that layer is reused until the
-# manifest or the lock file changes; editing src/ recompiles only mockdet.
+# builder: compile the `mockdet` binary (the cli/ crate of the workspace).
+# Dependencies are built first from the manifests and Cargo.lock alone,
+# against stub sources, so that layer is reused until a manifest or the lock
+# file changes; editing sources recompiles only the workspace's own crates.
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS builder
 # Cargo.toml's release profile keeps line tables (for profiling); the image
 # does without them: a 15 MB binary instead of 65 MB. Set before both
@@ -21,22 +22,35 @@ FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS builder
 ENV CARGO_PROFILE_RELEASE_DEBUG=false \
     CARGO_PROFILE_RELEASE_STRIP=debuginfo
 WORKDIR /build
+# Every workspace member's manifest (Cargo.toml's `members`): cargo loads
+# them all, even to build one package. cli/tests/packaging_dockerfile_* checks
+# this list against the workspace.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
-    && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
-    && cargo build --release --locked --bin mockdet \
-    && rm -rf src
-# Everything the crate embeds at compile time (include_str!): the built-in
-# profiles and the load scripts. tests/packaging_dockerfile_* checks this
-# list against the sources.
+COPY stats/Cargo.toml ./stats/
+COPY orchestrator/Cargo.toml ./orchestrator/
+COPY perf/Cargo.toml ./perf/
+COPY bench/Cargo.toml ./bench/
+COPY cli/Cargo.toml ./cli/
+# One stub target per member: the core and four libraries, and the binary.
+RUN mkdir -p src stats/src orchestrator/src perf/src bench/src cli/src \
+    && touch src/lib.rs stats/src/lib.rs orchestrator/src/lib.rs perf/src/lib.rs bench/src/lib.rs \
+    && echo 'fn main() {}' > cli/src/main.rs \
+    && cargo build --release --locked -p mockdet-cli --bin mockdet \
+    && rm -rf src stats/src orchestrator/src perf/src bench/src cli/src
+# The members' sources, and everything they embed at compile time
+# (include_str!): the built-in profiles and the load scripts beside perf/.
+# cli/tests/packaging_dockerfile_* checks this list against the sources.
 COPY profiles ./profiles
-COPY perf ./perf
 COPY src ./src
-# The stub's artifacts may be newer than the copied sources: touch them so
-# cargo rebuilds the crate itself (and only it).
-RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin mockdet \
+COPY stats ./stats
+COPY orchestrator ./orchestrator
+COPY perf ./perf
+COPY bench ./bench
+COPY cli ./cli
+# The stubs' artifacts may be newer than the copied sources: touch them so
+# cargo rebuilds the workspace's crates (and only them).
+RUN touch src/lib.rs stats/src/lib.rs orchestrator/src/lib.rs perf/src/lib.rs bench/src/lib.rs cli/src/main.rs \
+    && cargo build --release --locked -p mockdet-cli --bin mockdet \
     && install -D -m 0755 target/release/mockdet /out/usr/local/bin/mockdet \
     && /out/usr/local/bin/mockdet perf export-scripts /out/opt/mockdet/scripts
 

@@ -1,6 +1,6 @@
 //! mockdet as a test fixture: start a seeded `failing` detector on an
 //! ephemeral port, call it the way an orchestrator would, and count what
-//! came back. Run with `cargo run --example fixture`.
+//! came back. Run with `cargo run -p mockdet --example fixture`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

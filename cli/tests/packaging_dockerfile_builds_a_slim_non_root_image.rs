@@ -1,7 +1,8 @@
 //! The Dockerfile, checked without a Docker engine: hadolint, the shape the
 //! issue asks for (multi-stage, cached dependencies, non-root slim runtime,
-//! health check, OCI labels), the build context, and the health check and
-//! script export run for real with the binary the image would carry.
+//! health check, OCI labels), the build context checked against the
+//! workspace's members and what they embed, and the health check and script
+//! export run for real with the binary the image would carry.
 
 mod packaging_support;
 
@@ -10,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use packaging_support::dockerfile::{all, stage_named, stages};
+use packaging_support::dockerfile::{
+    all, copy_sources, covered, stage_named, stages, workspace_members,
+};
 use packaging_support::{HADOLINT, MockdetProcess, TempDir, find, read, root, run};
 
 #[test]
@@ -96,63 +99,96 @@ fn the_builder_compiles_the_dependencies_before_it_copies_the_sources() {
         .iter()
         .position(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
         .expect("the builder runs cargo build");
-    let copies_before: Vec<&str> = builder[..first_build]
+    let copied_before = copy_sources(&builder[..first_build]);
+    let manifests_only = copied_before
         .iter()
-        .filter(|i| i.keyword == "COPY")
+        .all(|source| source == "Cargo.lock" || source.rsplit('/').next() == Some("Cargo.toml"));
+    assert!(
+        manifests_only,
+        "only manifests and the lock file may be copied before the dependency build \
+         (so that layer survives source edits), got {copied_before:?}"
+    );
+    let mut wanted = vec!["Cargo.lock".to_owned()];
+    wanted.extend(workspace_members().iter().map(|m| m.path("Cargo.toml")));
+    for manifest in &wanted {
+        assert!(
+            copied_before.contains(manifest),
+            "the dependency layer needs `{manifest}` (cargo loads every workspace member), \
+             but the builder copies only {copied_before:?} before its first build"
+        );
+    }
+
+    let builds: Vec<&str> = builder
+        .iter()
+        .filter(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
         .map(|i| i.args.as_str())
         .collect();
     assert_eq!(
-        copies_before,
-        vec!["Cargo.toml Cargo.lock ./"],
-        "only the manifest and lock file may be copied before the dependency build \
-         (so that layer survives source edits)"
+        builds.len(),
+        2,
+        "a dependency build, then the real one: {builds:#?}"
     );
-    let builds = builder
-        .iter()
-        .filter(|i| i.keyword == "RUN" && i.args.contains("cargo build --release --locked"))
-        .count();
-    assert_eq!(
-        builds, 2,
-        "a dependency build, then the real one, both --locked"
-    );
-}
-
-/// The top-level paths the build needs: the manifest, the lock file, src/
-/// and every directory an `include_str!`/`include_bytes!` reaches into.
-fn embedded_roots() -> BTreeSet<String> {
-    let mut roots: BTreeSet<String> = ["Cargo.toml", "Cargo.lock", "src"]
-        .map(str::to_owned)
-        .into();
-    let pattern =
-        regex::Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).expect("static regex");
-    let mut files = Vec::new();
-    collect_rust_files(&root().join("src"), &mut files);
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        for capture in pattern.captures_iter(&text) {
-            let target = file
-                .parent()
-                .expect("a file has a parent")
-                .join(&capture[1]);
-            let target = normalize(&target);
-            let relative = target.strip_prefix(root()).unwrap_or_else(|_| {
-                panic!(
-                    "{} embeds {} outside the repository",
-                    file.display(),
-                    &capture[1]
-                )
-            });
-            let top = relative
-                .components()
-                .next()
-                .expect("a path below the root")
-                .as_os_str()
-                .to_string_lossy()
-                .into_owned();
-            roots.insert(top);
+    for build in &builds {
+        assert!(
+            build.contains("cargo build --release --locked -p mockdet-cli --bin mockdet"),
+            "both builds must be `cargo build --release --locked -p mockdet-cli --bin mockdet` \
+             (the same command, so the second reuses the first's artifacts): {build}"
+        );
+    }
+    // Each member needs a target for cargo to load the workspace: the stub
+    // stands in for it in the first build, and is touched (so it is older
+    // than nothing) before the second.
+    for member in workspace_members() {
+        for (which, build) in ["dependency", "real"].iter().zip(&builds) {
+            assert!(
+                build.contains(&member.stub),
+                "the {which} build's RUN must stub or touch `{}` (the target of workspace \
+                 member `{}`): {build}",
+                member.stub,
+                if member.dir.is_empty() {
+                    "."
+                } else {
+                    &member.dir
+                }
+            );
         }
     }
-    roots
+}
+
+/// The repository paths the build needs: the manifests and lock file,
+/// every member's src/, and every file an `include_str!`/`include_bytes!`
+/// in a member's sources reaches for.
+fn needed_paths() -> BTreeSet<String> {
+    let mut needed: BTreeSet<String> = ["Cargo.toml".to_owned(), "Cargo.lock".to_owned()].into();
+    let pattern =
+        regex::Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).expect("static regex");
+    let root = normalize(&root());
+    for member in workspace_members() {
+        needed.insert(member.path("Cargo.toml"));
+        needed.insert(member.path("src"));
+        let mut files = Vec::new();
+        collect_rust_files(&root.join(member.path("src")), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for capture in pattern.captures_iter(&text) {
+                let target = normalize(
+                    &file
+                        .parent()
+                        .expect("a file has a parent")
+                        .join(&capture[1]),
+                );
+                let relative = target.strip_prefix(&root).unwrap_or_else(|_| {
+                    panic!(
+                        "{} embeds {} outside the repository",
+                        file.display(),
+                        &capture[1]
+                    )
+                });
+                needed.insert(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    needed
 }
 
 fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -207,28 +243,20 @@ fn dockerignore_admits(name: &str) -> bool {
 }
 
 #[test]
-fn every_path_the_crate_embeds_is_copied_into_the_builder_and_admitted_by_dockerignore() {
+fn every_member_and_every_path_they_embed_is_copied_into_the_builder_and_admitted_by_dockerignore()
+{
     let builder = stage_named("builder");
-    let copied: BTreeSet<String> = all(&builder, "COPY")
-        .iter()
-        .filter(|args| !args.starts_with("--from"))
-        .flat_map(|args| {
-            let words: Vec<&str> = args.split_whitespace().collect();
-            words[..words.len().saturating_sub(1)]
-                .iter()
-                .map(|w| w.trim_end_matches('/').to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for needed in embedded_roots() {
+    let copied = copy_sources(&builder);
+    for needed in needed_paths() {
         assert!(
-            copied.contains(&needed),
-            "the crate needs `{needed}` at build time, but the builder stage does not COPY it \
+            covered(&copied, &needed),
+            "the build needs `{needed}`, but the builder stage does not COPY it \
              (copies: {copied:?})"
         );
+        let top = needed.split('/').next().expect("a non-empty path");
         assert!(
-            dockerignore_admits(&needed),
-            "`{needed}` is needed by the build but .dockerignore keeps it out of the context"
+            dockerignore_admits(top),
+            "`{needed}` is needed by the build but .dockerignore keeps `{top}` out of the context"
         );
     }
     for heavy in ["target", ".git", "perf-results"] {

@@ -63,3 +63,87 @@ pub fn all(stage: &[Instruction], keyword: &str) -> Vec<String> {
         .map(|i| i.args.clone())
         .collect()
 }
+
+/// The source paths of a stage's build-context COPYs (not `--from=`), in
+/// order, without trailing slashes: `COPY perf/Cargo.toml ./perf/` gives
+/// `perf/Cargo.toml`.
+pub fn copy_sources(stage: &[Instruction]) -> Vec<String> {
+    all(stage, "COPY")
+        .iter()
+        .filter(|args| !args.starts_with("--from"))
+        .flat_map(|args| {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            words[..words.len().saturating_sub(1)]
+                .iter()
+                .map(|w| w.trim_end_matches('/').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether one of `sources` (as [`copy_sources`] gives them) brings the
+/// repository path `needed` into the image: the path itself or a directory
+/// above it.
+pub fn covered(sources: &[String], needed: &str) -> bool {
+    sources.iter().any(|source| {
+        needed == source
+            || needed
+                .strip_prefix(source.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// One package of the workspace, as the Dockerfile has to build it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Its directory relative to the repository root, `""` for the root
+    /// package.
+    pub dir: String,
+    /// The target file a stub must stand in for while the dependency layer
+    /// builds: `src/lib.rs` of a library, `src/main.rs` of a binary-only
+    /// package (prefixed by `dir`).
+    pub stub: String,
+}
+
+impl Member {
+    /// `dir/name`, or `name` for the root package.
+    pub fn path(&self, name: &str) -> String {
+        if self.dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.dir)
+        }
+    }
+}
+
+/// The workspace members listed in the root Cargo.toml, in order.
+pub fn workspace_members() -> Vec<Member> {
+    let manifest: toml::Table = read("Cargo.toml")
+        .parse()
+        .unwrap_or_else(|e| panic!("Cargo.toml is not valid TOML: {e}"));
+    let members = manifest
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(toml::Value::as_array)
+        .expect("Cargo.toml has [workspace] members");
+    members
+        .iter()
+        .map(|m| {
+            let dir = m.as_str().expect("members are strings");
+            let dir = dir.trim_start_matches("./").trim_end_matches('/');
+            let dir = if dir == "." { "" } else { dir }.to_owned();
+            let mut member = Member {
+                dir,
+                stub: String::new(),
+            };
+            let lib = member.path("src/lib.rs");
+            let is_lib = super::root().join(&lib).is_file();
+            member.stub = if is_lib {
+                lib
+            } else {
+                member.path("src/main.rs")
+            };
+            member
+        })
+        .collect()
+}
