@@ -43,66 +43,61 @@ pub(crate) struct Metrics {
     pub(crate) overrides_ignored: IntCounterVec,
 }
 
+/// The three request labels.
+const REQUEST_LABELS: &[&str] = &["detector", "endpoint", "outcome"];
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition is valid")
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("static metric definition is valid")
+}
+
+fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
+    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+    HistogramVec::new(opts, labels).expect("static metric definition is valid")
+}
+
 impl Metrics {
     /// Creates and registers every family in a fresh registry.
     pub(crate) fn new() -> Self {
-        let registry = Registry::new();
-        let labels3 = &["detector", "endpoint", "outcome"];
-        let requests = IntCounterVec::new(
-            Opts::new("mockdet_requests_total", "Requests answered, by outcome"),
-            labels3,
-        )
-        .expect("static metric definition is valid");
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
+        let detector = &["detector"];
+        let metrics = Self {
+            registry: Registry::new(),
+            requests: counter(
+                "mockdet_requests_total",
+                "Requests answered, by outcome",
+                REQUEST_LABELS,
+            ),
+            duration: histogram(
                 "mockdet_request_duration_seconds",
                 "Server-side time from arrival to answer",
-            )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            labels3,
-        )
-        .expect("static metric definition is valid");
-        let injected_delay = HistogramVec::new(
-            HistogramOpts::new(
+                DURATION_BUCKETS,
+                REQUEST_LABELS,
+            ),
+            injected_delay: histogram(
                 "mockdet_injected_delay_seconds",
                 "Latency drawn from the profile",
-            )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            &["detector"],
-        )
-        .expect("static metric definition is valid");
-        let faults = IntCounterVec::new(
-            Opts::new("mockdet_faults_injected_total", "Faults injected, by kind"),
-            &["detector", "kind"],
-        )
-        .expect("static metric definition is valid");
-        let in_flight = IntGaugeVec::new(
-            Opts::new("mockdet_in_flight_requests", "Requests being served now"),
-            &["detector"],
-        )
-        .expect("static metric definition is valid");
-        let batch_items = HistogramVec::new(
-            HistogramOpts::new("mockdet_batch_items", "Items per batch request")
-                .buckets(BATCH_BUCKETS.to_vec()),
-            &["detector"],
-        )
-        .expect("static metric definition is valid");
-        let gauge = |name: &str, help: &str, labels: &[&str]| {
-            IntGaugeVec::new(Opts::new(name, help), labels)
-                .expect("static metric definition is valid")
-        };
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            IntCounterVec::new(Opts::new(name, help), labels)
-                .expect("static metric definition is valid")
-        };
-        let metrics = Self {
-            registry,
-            requests,
-            duration,
-            injected_delay,
-            faults,
-            in_flight,
-            batch_items,
+                DURATION_BUCKETS,
+                detector,
+            ),
+            faults: counter(
+                "mockdet_faults_injected_total",
+                "Faults injected, by kind",
+                &["detector", "kind"],
+            ),
+            in_flight: gauge(
+                "mockdet_in_flight_requests",
+                "Requests being served now",
+                detector,
+            ),
+            batch_items: histogram(
+                "mockdet_batch_items",
+                "Items per batch request",
+                BATCH_BUCKETS,
+                detector,
+            ),
             windows_active: gauge(
                 "mockdet_fault_windows_active",
                 "Outage windows open now, by mode",
@@ -111,7 +106,7 @@ impl Metrics {
             script_phase: gauge(
                 "mockdet_script_phase",
                 "Index of the running fault script's phase, -1 when none",
-                &["detector"],
+                detector,
             ),
             admin_changes: counter(
                 "mockdet_admin_changes_total",
@@ -121,7 +116,7 @@ impl Metrics {
             overrides_ignored: counter(
                 "mockdet_overrides_ignored_total",
                 "Requests whose X-Mock-* headers were ignored (overrides off)",
-                &["detector"],
+                detector,
             ),
         };
         register_all(&metrics.registry, metrics.collectors());

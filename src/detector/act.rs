@@ -80,10 +80,9 @@ impl Incoming {
 
 /// What the journal and metrics need to know about a parsed request.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Note<'a> {
+pub(crate) struct Note {
     pub(crate) endpoint: Endpoint,
     pub(crate) content_bytes: usize,
-    pub(crate) correlation_id: Option<&'a str>,
     pub(crate) imposed_by: Option<&'static str>,
 }
 
@@ -115,7 +114,7 @@ pub(crate) async fn act(
     id: &Identity,
     incoming: &Incoming,
     plan: &Plan,
-    note: Note<'_>,
+    note: Note,
     success: impl FnOnce() -> Bytes,
 ) -> Response {
     let arrival = incoming.arrival;
@@ -136,24 +135,15 @@ pub(crate) async fn act(
     };
     match fault {
         PlannedFault::Hang { hold, end } => {
-            let until = arrival + *hold;
             let hang = Hang {
-                until,
+                until: arrival + *hold,
                 end: *end,
                 outcome,
             };
             hand_over_hang(state, id, incoming, plan, &note, hang).await;
-            sleep_until(until).await;
-            match end {
-                HangEnd::Close => {
-                    record(None);
-                    abort(id, incoming, Abort::Close).await
-                }
-                HangEnd::GatewayTimeout => {
-                    record(Some(504));
-                    json_response(StatusCode::GATEWAY_TIMEOUT, injected(id, 504))
-                }
-            }
+            // Held here: HTTP/2, no connection, or the holder was refused.
+            sleep_until(hang.until).await;
+            end_hang(id, incoming, hang.end, record).await
         }
         PlannedFault::SlowBody { over } => {
             let body = success();
@@ -165,6 +155,25 @@ pub(crate) async fn act(
             sleep_until(deadline).await;
             record(answered_status(fault));
             answer_fault(id, incoming, fault).await
+        }
+    }
+}
+
+/// Ends a hang held here: closes the connection, or answers 504.
+async fn end_hang(
+    id: &Identity,
+    incoming: &Incoming,
+    end: HangEnd,
+    record: impl FnOnce(Option<u16>),
+) -> Response {
+    match end {
+        HangEnd::Close => {
+            record(None);
+            abort(id, incoming, Abort::Close).await
+        }
+        HangEnd::GatewayTimeout => {
+            record(Some(504));
+            json_response(StatusCode::GATEWAY_TIMEOUT, injected(id, 504))
         }
     }
 }
@@ -186,7 +195,7 @@ async fn hand_over_hang(
     id: &Identity,
     incoming: &Incoming,
     plan: &Plan,
-    note: &Note<'_>,
+    note: &Note,
     hang: Hang,
 ) {
     let Hang {
@@ -201,27 +210,12 @@ async fn hand_over_hang(
     let answer = status.map(|status| raw_answer(status, &injected(id, status), incoming));
     let state = state.clone();
     let incoming = incoming.detached();
-    let (endpoint, content_bytes, imposed_by) =
-        (note.endpoint, note.content_bytes, note.imposed_by);
-    let correlation_id = note.correlation_id.map(str::to_owned);
-    let delay = plan.delay;
+    let (note, delay) = (*note, plan.delay);
     // Counts the request as in flight until the hold ends, however it ends.
     let in_flight = InFlight::enter(&state.in_flight);
     let done = move || {
-        let note = Note {
-            endpoint,
-            content_bytes,
-            correlation_id: correlation_id.as_deref(),
-            imposed_by,
-        };
-        state.record(
-            &incoming,
-            &note,
-            outcome,
-            Some(outcome),
-            status,
-            Some(delay),
-        );
+        let fault = Some(outcome);
+        state.record(&incoming, &note, outcome, fault, status, Some(delay));
         drop(in_flight);
     };
     let hold = HoldPlan {
@@ -369,7 +363,7 @@ impl DetectorState {
     pub(crate) fn record(
         &self,
         incoming: &Incoming,
-        note: &Note<'_>,
+        note: &Note,
         outcome: &str,
         fault: Option<&'static str>,
         status: Option<u16>,
@@ -394,7 +388,7 @@ impl DetectorState {
             seq: incoming.seq,
             at: incoming.received,
             path: note.endpoint.path(),
-            correlation_id: note.correlation_id.map(Box::from),
+            correlation_id: incoming.ids.correlation_id.as_deref().map(Box::from),
             content_bytes: note.content_bytes,
             injected_delay_ms: injected_delay.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
             fault,

@@ -140,7 +140,6 @@ async fn plan_and_act<W: Wire>(
     let note = Note {
         endpoint: wire.endpoint(),
         content_bytes: work.content_bytes,
-        correlation_id: ctx.correlation_id,
         imposed_by: imposed.source,
     };
     let id = &snapshot.identity;
@@ -223,7 +222,6 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
     let note = Note {
         endpoint,
         content_bytes: 0,
-        correlation_id: incoming.ids.correlation_id.as_deref(),
         imposed_by: None,
     };
     let status = Some(e.status.as_u16());

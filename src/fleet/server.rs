@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -60,7 +61,6 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
     timeouts: Timeouts,
 ) {
-    let drain = timeouts.drain;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper starts this timer whenever it waits for a request head — on a
     // fresh connection and between keep-alive requests — so it bounds both
@@ -93,6 +93,15 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
+    drain_connections(connections, graceful, timeouts.drain).await;
+}
+
+/// Lets the open connections finish for up to `drain`, then cuts the rest.
+async fn drain_connections(
+    mut connections: JoinSet<()>,
+    graceful: GracefulShutdown,
+    drain: Duration,
+) {
     let in_flight = connections.len();
     let drained = tokio::time::timeout(drain, async {
         graceful.shutdown().await;
@@ -148,18 +157,24 @@ fn connection(
                 Err(_) => return,
             },
         };
-        if how == Some(Abort::Reset) {
-            // `conn` still owns the stream here, so the socket is open.
-            task_control.linger_zero();
-        }
-        // Dropping the connection closes hyper's descriptor: FIN, or RST
-        // when linger was set to zero. A held request has its own.
-        drop(conn);
         drop(abort);
-        if how == Some(Abort::Hold) {
-            if let Some(held) = task_control.take_held() {
-                held.run().await;
-            }
+        end_aborted(how, conn, &task_control).await;
+    }
+}
+
+/// Ends a connection its handler aborted: a close, a reset, or a hand-over
+/// of a hanging request to the holder, which then runs here.
+async fn end_aborted<C>(how: Option<Abort>, conn: C, control: &Arc<ConnControl>) {
+    if how == Some(Abort::Reset) {
+        // `conn` still owns the stream here, so the socket is open.
+        control.linger_zero();
+    }
+    // Dropping the connection closes hyper's descriptor: FIN, or RST when
+    // linger was set to zero. A held request has its own.
+    drop(conn);
+    if how == Some(Abort::Hold) {
+        if let Some(held) = control.take_held() {
+            held.run().await;
         }
     }
 }
