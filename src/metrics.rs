@@ -43,18 +43,52 @@ pub(crate) struct Metrics {
     pub(crate) overrides_ignored: IntCounterVec,
 }
 
+/// A metric family's name and help text.
+type Family = (&'static str, &'static str);
+
+const REQUESTS: Family = ("mockdet_requests_total", "Requests answered, by outcome");
+const DURATION: Family = (
+    "mockdet_request_duration_seconds",
+    "Server-side time from arrival to answer",
+);
+const INJECTED_DELAY: Family = (
+    "mockdet_injected_delay_seconds",
+    "Latency drawn from the profile",
+);
+const FAULTS: Family = ("mockdet_faults_injected_total", "Faults injected, by kind");
+const IN_FLIGHT: Family = ("mockdet_in_flight_requests", "Requests being served now");
+const BATCH_ITEMS: Family = ("mockdet_batch_items", "Items per batch request");
+const WINDOWS_ACTIVE: Family = (
+    "mockdet_fault_windows_active",
+    "Outage windows open now, by mode",
+);
+const SCRIPT_PHASE: Family = (
+    "mockdet_script_phase",
+    "Index of the running fault script's phase, -1 when none",
+);
+const ADMIN_CHANGES: Family = (
+    "mockdet_admin_changes_total",
+    "Runtime changes made through the admin API or the library",
+);
+const OVERRIDES_IGNORED: Family = (
+    "mockdet_overrides_ignored_total",
+    "Requests whose X-Mock-* headers were ignored (overrides off)",
+);
+
 /// The three request labels.
 const REQUEST_LABELS: &[&str] = &["detector", "endpoint", "outcome"];
+/// The detector label alone.
+const DETECTOR: &[&str] = &["detector"];
 
-fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+fn counter((name, help): Family, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition is valid")
 }
 
-fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+fn gauge((name, help): Family, labels: &[&str]) -> IntGaugeVec {
     IntGaugeVec::new(Opts::new(name, help), labels).expect("static metric definition is valid")
 }
 
-fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
+fn histogram((name, help): Family, buckets: &[f64], labels: &[&str]) -> HistogramVec {
     let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
     HistogramVec::new(opts, labels).expect("static metric definition is valid")
 }
@@ -62,62 +96,18 @@ fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> Histog
 impl Metrics {
     /// Creates and registers every family in a fresh registry.
     pub(crate) fn new() -> Self {
-        let detector = &["detector"];
         let metrics = Self {
             registry: Registry::new(),
-            requests: counter(
-                "mockdet_requests_total",
-                "Requests answered, by outcome",
-                REQUEST_LABELS,
-            ),
-            duration: histogram(
-                "mockdet_request_duration_seconds",
-                "Server-side time from arrival to answer",
-                DURATION_BUCKETS,
-                REQUEST_LABELS,
-            ),
-            injected_delay: histogram(
-                "mockdet_injected_delay_seconds",
-                "Latency drawn from the profile",
-                DURATION_BUCKETS,
-                detector,
-            ),
-            faults: counter(
-                "mockdet_faults_injected_total",
-                "Faults injected, by kind",
-                &["detector", "kind"],
-            ),
-            in_flight: gauge(
-                "mockdet_in_flight_requests",
-                "Requests being served now",
-                detector,
-            ),
-            batch_items: histogram(
-                "mockdet_batch_items",
-                "Items per batch request",
-                BATCH_BUCKETS,
-                detector,
-            ),
-            windows_active: gauge(
-                "mockdet_fault_windows_active",
-                "Outage windows open now, by mode",
-                &["detector", "mode"],
-            ),
-            script_phase: gauge(
-                "mockdet_script_phase",
-                "Index of the running fault script's phase, -1 when none",
-                detector,
-            ),
-            admin_changes: counter(
-                "mockdet_admin_changes_total",
-                "Runtime changes made through the admin API or the library",
-                &["detector", "action"],
-            ),
-            overrides_ignored: counter(
-                "mockdet_overrides_ignored_total",
-                "Requests whose X-Mock-* headers were ignored (overrides off)",
-                detector,
-            ),
+            requests: counter(REQUESTS, REQUEST_LABELS),
+            duration: histogram(DURATION, DURATION_BUCKETS, REQUEST_LABELS),
+            injected_delay: histogram(INJECTED_DELAY, DURATION_BUCKETS, DETECTOR),
+            faults: counter(FAULTS, &["detector", "kind"]),
+            in_flight: gauge(IN_FLIGHT, DETECTOR),
+            batch_items: histogram(BATCH_ITEMS, BATCH_BUCKETS, DETECTOR),
+            windows_active: gauge(WINDOWS_ACTIVE, &["detector", "mode"]),
+            script_phase: gauge(SCRIPT_PHASE, DETECTOR),
+            admin_changes: counter(ADMIN_CHANGES, &["detector", "action"]),
+            overrides_ignored: counter(OVERRIDES_IGNORED, DETECTOR),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
