@@ -207,21 +207,7 @@ fn report(
         .collect::<Histogram>()
         .summary();
     let figure = |read: fn(&Summary) -> f64| latency.as_ref().map_or(0.0, read);
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    let mut detectors: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for sample in samples {
-        let key = sample
-            .status
-            .map_or("transport_error".to_owned(), |s| s.to_string());
-        *statuses.entry(key).or_default() += 1;
-        for (detector, status) in &sample.detectors {
-            *detectors
-                .entry(detector.clone())
-                .or_default()
-                .entry(status.clone())
-                .or_default() += 1;
-        }
-    }
+    let (statuses, detectors) = tally(samples);
     let ok = samples
         .iter()
         .filter(|s| matches!(s.status, Some(200 | 206)))
@@ -252,6 +238,32 @@ fn report(
         "p95_limit_ms": limit,
         "pass": ok == samples.len() && p95 <= limit,
     })
+}
+
+/// Counts of each HTTP status (`transport_error` when none came back), and
+/// of each detector's outcome per detector.
+fn tally(
+    samples: &[Sample],
+) -> (
+    BTreeMap<String, u64>,
+    BTreeMap<String, BTreeMap<String, u64>>,
+) {
+    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+    let mut detectors: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for sample in samples {
+        let key = sample
+            .status
+            .map_or("transport_error".to_owned(), |s| s.to_string());
+        *statuses.entry(key).or_default() += 1;
+        for (detector, status) in &sample.detectors {
+            *detectors
+                .entry(detector.clone())
+                .or_default()
+                .entry(status.clone())
+                .or_default() += 1;
+        }
+    }
+    (statuses, detectors)
 }
 
 fn mean(values: &[f64]) -> f64 {

@@ -38,48 +38,37 @@ pub(crate) struct Metrics {
 impl Metrics {
     /// Creates and registers every family in a fresh registry.
     pub(crate) fn new() -> Self {
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "orchestrate_requests_total",
-                "Orchestration answers by HTTP status",
-            ),
-            &["status"],
-        )
-        .expect("static metric definition is valid");
-        let detector_latency = HistogramVec::new(
-            HistogramOpts::new("detector_latency_ms", "Detector call attempt latency (ms)")
-                .buckets(LATENCY_MS_BUCKETS.to_vec()),
-            &["detector"],
-        )
-        .expect("static metric definition is valid");
-        let detector_calls = IntCounterVec::new(
-            Opts::new("detector_calls_total", "Detector calls by final outcome"),
-            &["detector", "outcome"],
-        )
-        .expect("static metric definition is valid");
-        let coverage = Histogram::with_opts(
-            HistogramOpts::new(
-                "coverage_achieved",
-                "Share of selected detectors that succeeded",
-            )
-            .buckets(COVERAGE_BUCKETS.to_vec()),
-        )
-        .expect("static metric definition is valid");
-        let breaker_state = IntGaugeVec::new(
-            Opts::new(
-                "circuit_breaker_state",
-                "Circuit breaker per detector: 0 closed, 1 half-open, 2 open",
-            ),
-            &["detector"],
-        )
-        .expect("static metric definition is valid");
         let metrics = Self {
             registry: Registry::new(),
-            requests,
-            detector_latency,
-            detector_calls,
-            coverage,
-            breaker_state,
+            requests: counter(
+                "orchestrate_requests_total",
+                "Orchestration answers by HTTP status",
+                &["status"],
+            ),
+            detector_latency: histogram(
+                "detector_latency_ms",
+                "Detector call attempt latency (ms)",
+                LATENCY_MS_BUCKETS,
+                &["detector"],
+            ),
+            detector_calls: counter(
+                "detector_calls_total",
+                "Detector calls by final outcome",
+                &["detector", "outcome"],
+            ),
+            coverage: Histogram::with_opts(
+                HistogramOpts::new(
+                    "coverage_achieved",
+                    "Share of selected detectors that succeeded",
+                )
+                .buckets(COVERAGE_BUCKETS.to_vec()),
+            )
+            .expect(VALID),
+            breaker_state: gauge(
+                "circuit_breaker_state",
+                "Circuit breaker per detector: 0 closed, 1 half-open, 2 open",
+                &["detector"],
+            ),
         };
         for collector in metrics.collectors() {
             metrics
@@ -115,6 +104,28 @@ impl Metrics {
         }
         String::from_utf8(out).unwrap_or_default()
     }
+}
+
+/// Why the definitions below cannot fail: names, help and labels are fixed.
+const VALID: &str = "static metric definition is valid";
+
+/// A counter family `name` with `labels`.
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect(VALID)
+}
+
+/// A gauge family `name` with `labels`.
+fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect(VALID)
+}
+
+/// A histogram family `name` with `buckets` and `labels`.
+fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+        labels,
+    )
+    .expect(VALID)
 }
 
 #[cfg(test)]

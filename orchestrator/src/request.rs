@@ -82,6 +82,29 @@ pub(crate) fn parse(
             "the body must be a JSON object",
         ));
     };
+    let content = content(body, max_len)?;
+    let content_type = content_type(body)?;
+    let tenant_id = optional_str(body, "tenant_id")?
+        .or(header_tenant)
+        .unwrap_or("default")
+        .to_owned();
+    let processing_mode = processing_mode(body)?;
+    let priority = priority(body)?;
+    Ok(OrchestrateRequest {
+        content: content.to_owned(),
+        content_type,
+        tenant_id,
+        policy_bundle: optional_str(body, "policy_bundle")?.map(str::to_owned),
+        environment: optional_str(body, "environment")?.map(str::to_owned),
+        processing_mode,
+        priority: priority.to_owned(),
+        metadata: metadata(body)?,
+        required_detectors: required_detectors(body)?,
+    })
+}
+
+/// `content`: present, not blank, at most `max_len` bytes.
+fn content(body: &Map<String, Value>, max_len: usize) -> Result<&str, ApiError> {
     let content = required_str(body, "content")?;
     if content.trim().is_empty() {
         return Err(ApiError::field(
@@ -100,38 +123,37 @@ pub(crate) fn parse(
             ),
         ));
     }
+    Ok(content)
+}
+
+/// `content_type`: required, one of text, code or document.
+fn content_type(body: &Map<String, Value>) -> Result<ContentType, ApiError> {
     let type_name = required_str(body, "content_type")?;
-    let content_type = ContentType::parse(type_name).ok_or_else(|| {
+    ContentType::parse(type_name).ok_or_else(|| {
         ApiError::field(
             "invalid_content_type",
             "content_type",
             format!("`content_type` must be text, code or document, not {type_name:?}"),
         )
-    })?;
-    let tenant_id = optional_str(body, "tenant_id")?
-        .or(header_tenant)
-        .unwrap_or("default")
-        .to_owned();
-    let processing_mode = match optional_str(body, "processing_mode")? {
-        None | Some("sync") => Mode::Sync,
-        Some("async") => Mode::Async,
-        Some(other) => return Err(one_of("processing_mode", other, &["sync", "async"])),
-    };
+    })
+}
+
+/// `processing_mode`: `sync` (the default) or `async`.
+fn processing_mode(body: &Map<String, Value>) -> Result<Mode, ApiError> {
+    match optional_str(body, "processing_mode")? {
+        None | Some("sync") => Ok(Mode::Sync),
+        Some("async") => Ok(Mode::Async),
+        Some(other) => Err(one_of("processing_mode", other, &["sync", "async"])),
+    }
+}
+
+/// `priority`: one of [`PRIORITIES`], `normal` by default.
+fn priority(body: &Map<String, Value>) -> Result<&str, ApiError> {
     let priority = optional_str(body, "priority")?.unwrap_or("normal");
     if !PRIORITIES.contains(&priority) {
         return Err(one_of("priority", priority, &PRIORITIES));
     }
-    Ok(OrchestrateRequest {
-        content: content.to_owned(),
-        content_type,
-        tenant_id,
-        policy_bundle: optional_str(body, "policy_bundle")?.map(str::to_owned),
-        environment: optional_str(body, "environment")?.map(str::to_owned),
-        processing_mode,
-        priority: priority.to_owned(),
-        metadata: metadata(body)?,
-        required_detectors: required_detectors(body)?,
-    })
+    Ok(priority)
 }
 
 fn required_str<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {

@@ -64,58 +64,13 @@ impl Settings {
             field: field.to_owned(),
             reason,
         };
+        check_limits(config, &invalid)?;
         let o = &config.orchestration;
-        positive(o.sla_budget_ms, "orchestration.sla_budget_ms", &invalid)?;
-        positive(o.async_budget_ms, "orchestration.async_budget_ms", &invalid)?;
-        positive(
-            o.default_timeout_ms,
-            "orchestration.default_timeout_ms",
-            &invalid,
-        )?;
-        positive(
-            o.max_content_length as u64,
-            "orchestration.max_content_length",
-            &invalid,
-        )?;
-        positive(
-            o.max_batch_size as u64,
-            "orchestration.max_batch_size",
-            &invalid,
-        )?;
-        positive(
-            o.job_capacity as u64,
-            "orchestration.job_capacity",
-            &invalid,
-        )?;
         let cb = &config.circuit_breaker;
-        positive(
-            u64::from(cb.failure_threshold),
-            "circuit_breaker.failure_threshold",
-            &invalid,
-        )?;
-        positive(config.health.interval_ms, "health.interval_ms", &invalid)?;
-        positive(config.health.timeout_ms, "health.timeout_ms", &invalid)?;
         let v1 = &config.api_v1;
-        if !(v1.rate_limit_rps > 0.0 && v1.rate_limit_burst >= 1.0) {
-            return Err(invalid(
-                "api_v1",
-                "rate_limit_rps must be > 0 and rate_limit_burst >= 1".to_owned(),
-            ));
-        }
         let api_key_header = HeaderName::try_from(config.service.api_key_header.as_str())
             .map_err(|e| invalid("service.api_key_header", e.to_string()))?;
-        let targets = config
-            .detectors
-            .iter()
-            .filter(|(_, d)| d.enabled)
-            .map(|(name, d)| target(name, d, config, &invalid))
-            .collect::<Result<Vec<_>, _>>()?;
-        if targets.is_empty() {
-            return Err(invalid(
-                "detectors",
-                "no enabled detector is configured".to_owned(),
-            ));
-        }
+        let targets = targets(config, &invalid)?;
         Ok(Self {
             targets,
             sla_budget: Duration::from_millis(o.sla_budget_ms),
@@ -133,6 +88,63 @@ impl Settings {
             v1_burst: v1.rate_limit_burst,
         })
     }
+}
+
+/// Checks every count and duration that must be positive, then the `api_v1`
+/// rate limit.
+fn check_limits(
+    config: &OrchestratorConfig,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let o = &config.orchestration;
+    let positives = [
+        (o.sla_budget_ms, "orchestration.sla_budget_ms"),
+        (o.async_budget_ms, "orchestration.async_budget_ms"),
+        (o.default_timeout_ms, "orchestration.default_timeout_ms"),
+        (
+            o.max_content_length as u64,
+            "orchestration.max_content_length",
+        ),
+        (o.max_batch_size as u64, "orchestration.max_batch_size"),
+        (o.job_capacity as u64, "orchestration.job_capacity"),
+        (
+            u64::from(config.circuit_breaker.failure_threshold),
+            "circuit_breaker.failure_threshold",
+        ),
+        (config.health.interval_ms, "health.interval_ms"),
+        (config.health.timeout_ms, "health.timeout_ms"),
+    ];
+    for (value, field) in positives {
+        positive(value, field, invalid)?;
+    }
+    let v1 = &config.api_v1;
+    if !(v1.rate_limit_rps > 0.0 && v1.rate_limit_burst >= 1.0) {
+        return Err(invalid(
+            "api_v1",
+            "rate_limit_rps must be > 0 and rate_limit_burst >= 1".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The enabled detectors, ready to call; at least one.
+fn targets(
+    config: &OrchestratorConfig,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<Vec<Target>, ConfigError> {
+    let targets = config
+        .detectors
+        .iter()
+        .filter(|(_, d)| d.enabled)
+        .map(|(name, d)| target(name, d, config, invalid))
+        .collect::<Result<Vec<_>, _>>()?;
+    if targets.is_empty() {
+        return Err(invalid(
+            "detectors",
+            "no enabled detector is configured".to_owned(),
+        ));
+    }
+    Ok(targets)
 }
 
 fn positive(

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::config::ContentType;
 use super::error::ApiError;
-use super::fanout::{self, RequestIds};
+use super::fanout::{self, Outcome, RequestIds};
 use super::handlers::{ids_from, no_detectors, reply, tenant_header};
 use super::request::{JsonBody, Mode, OrchestrateRequest};
 use super::state::AppState;
@@ -88,13 +88,13 @@ impl IntoResponse for Rejection {
     }
 }
 
-async fn run(
-    state: &Arc<AppState>,
-    headers: &HeaderMap,
-    body: Result<JsonBody, ApiError>,
-    ids: &RequestIds,
+/// The tenant of `X-Tenant-ID` (400 without), when under its rate limit
+/// (429 with the wait otherwise).
+fn admit<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
     arrived: Instant,
-) -> Result<(u16, Value), Rejection> {
+) -> Result<&'h str, Rejection> {
     let tenant = tenant_header(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -110,6 +110,39 @@ async fn run(
         );
         return Err(Rejection(error, Some(wait)));
     }
+    Ok(tenant)
+}
+
+/// The v1 reply: 200 unless no detector succeeded (502), the outcome
+/// wrapped as `{data, metadata}`.
+fn wrap(outcome: &Outcome, req: &OrchestrateRequest, ids: &RequestIds, mode: &str) -> (u16, Value) {
+    let status = if outcome.http_status() == 502 {
+        502
+    } else {
+        200
+    };
+    let body = json!({
+        "data": outcome.to_json(req, ids, "sync"),
+        "metadata": {
+            "api_version": "v1",
+            "request_id": ids.request_id,
+            "correlation_id": ids.correlation_id,
+            "tenant_id": req.tenant_id,
+            "processing_mode": mode,
+            "timestamp": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        },
+    });
+    (status, body)
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: Result<JsonBody, ApiError>,
+    ids: &RequestIds,
+    arrived: Instant,
+) -> Result<(u16, Value), Rejection> {
+    let tenant = admit(state, headers, arrived)?;
     let JsonBody(value) = body?;
     let v1 = parse(value, state.settings.max_content_length)?;
     let mode = v1.processing_mode_name();
@@ -138,23 +171,7 @@ async fn run(
     let budget = v1.timeout.unwrap_or(state.settings.sla_budget);
     let outcome = fanout::run(state, &req, ids, selection, arrived + budget).await;
     state.metrics.coverage.observe(outcome.coverage());
-    let status = if outcome.http_status() == 502 {
-        502
-    } else {
-        200
-    };
-    let body = json!({
-        "data": outcome.to_json(&req, ids, "sync"),
-        "metadata": {
-            "api_version": "v1",
-            "request_id": ids.request_id,
-            "correlation_id": ids.correlation_id,
-            "tenant_id": req.tenant_id,
-            "processing_mode": mode,
-            "timestamp": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        },
-    });
-    Ok((status, body))
+    Ok(wrap(&outcome, &req, ids, mode))
 }
 
 /// A validated v1 body.
@@ -180,15 +197,7 @@ impl V1Request {
 }
 
 fn parse(value: Value, max_len: usize) -> Result<V1Request, ApiError> {
-    let body: V1Body = serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        let code = if message.starts_with("unknown field") {
-            "unknown_field"
-        } else {
-            "invalid_body"
-        };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    })?;
+    let body = deserialize(value)?;
     if body.content.trim().is_empty() {
         return Err(ApiError::field(
             "empty_content",
@@ -217,14 +226,7 @@ fn parse(value: Value, max_len: usize) -> Result<V1Request, ApiError> {
             "`max_detectors` must be at least 1",
         ));
     }
-    let timeout = match body.timeout_seconds {
-        None => None,
-        Some(s) if s > 0.0 && s <= MAX_TIMEOUT_S => Some(Duration::from_secs_f64(s)),
-        Some(_) => {
-            let message = format!("`timeout_seconds` must be in (0, {MAX_TIMEOUT_S}]");
-            return Err(ApiError::field("invalid_field", "timeout_seconds", message));
-        }
-    };
+    let timeout = timeout(body.timeout_seconds)?;
     Ok(V1Request {
         content: body.content,
         detector_types: body.detector_types,
@@ -233,6 +235,32 @@ fn parse(value: Value, max_len: usize) -> Result<V1Request, ApiError> {
         max_detectors: body.max_detectors,
         timeout,
     })
+}
+
+/// The strict body, or a 422: `unknown_field` for a field it does not
+/// have, `invalid_body` for anything else.
+fn deserialize(value: Value) -> Result<V1Body, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        let code = if message.starts_with("unknown field") {
+            "unknown_field"
+        } else {
+            "invalid_body"
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    })
+}
+
+/// `timeout_seconds`, when given, within (0, [`MAX_TIMEOUT_S`]].
+fn timeout(seconds: Option<f64>) -> Result<Option<Duration>, ApiError> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if s > 0.0 && s <= MAX_TIMEOUT_S => Ok(Some(Duration::from_secs_f64(s))),
+        Some(_) => {
+            let message = format!("`timeout_seconds` must be in (0, {MAX_TIMEOUT_S}]");
+            Err(ApiError::field("invalid_field", "timeout_seconds", message))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -99,49 +99,33 @@ impl FleetView {
                 detector: step.detector.clone(),
                 known: self.detectors.keys().cloned().collect(),
             })?;
-        let (path, body, label, lasts) = if let Some(outage) = &step.outage {
-            let label = format!("outage:{}", outage.mode.as_str());
-            let lasts = Some(Duration::from_millis(outage.duration_ms));
-            ("outage", serde_json::to_value(outage), label, lasts)
-        } else if let Some(next) = &step.next {
-            ("next", serde_json::to_value(next), "next".to_owned(), None)
-        } else if let Some(script) = &step.script {
-            let total: u64 = script.phases.iter().map(|p| p.duration_ms).sum();
-            let lasts = (!script.looped).then(|| Duration::from_millis(total));
-            (
-                "script",
-                serde_json::to_value(script),
-                "script".to_owned(),
-                lasts,
-            )
-        } else {
-            return Err(PerfError::EmptyFaultStep {
-                detector: step.detector.clone(),
-            });
-        };
-        let body = body.map_err(|source| PerfError::Encode {
-            what: "the fault step",
-            source,
-        })?;
-        let admin_url = format!("{url}/admin/{path}");
+        let call = fault_call(step)?;
+        self.post_admin(&format!("{url}/admin/{}", call.path), &call.body)
+            .await?;
+        Ok((call.label, call.lasts))
+    }
+
+    /// Posts `body` to the admin endpoint `admin_url`; a non-2xx answer is
+    /// an error carrying its body.
+    async fn post_admin(&self, admin_url: &str, body: &Value) -> Result<(), PerfError> {
         let response = self
-            .admin(self.client.post(&admin_url))
-            .json(&body)
+            .admin(self.client.post(admin_url))
+            .json(body)
             .send()
             .await
             .map_err(|source| PerfError::Admin {
-                url: admin_url.clone(),
+                url: admin_url.to_owned(),
                 source,
             })?;
         let status = response.status();
         if !status.is_success() {
             return Err(PerfError::AdminRefused {
-                url: admin_url,
+                url: admin_url.to_owned(),
                 status,
                 body: response.text().await.unwrap_or_default(),
             });
         }
-        Ok((label, lasts))
+        Ok(())
     }
 
     /// Adds the admin token, when there is one.
@@ -162,6 +146,52 @@ impl FleetView {
                 .await;
         }
     }
+}
+
+/// What one fault step posts to the admin API.
+struct FaultCall {
+    /// The admin route under `/admin/`.
+    path: &'static str,
+    body: Value,
+    /// The action label of the step.
+    label: String,
+    /// How long the fault lasts (`None`: until cleared).
+    lasts: Option<Duration>,
+}
+
+/// The admin call for `step`: its outage, next-N or script, whichever is set
+/// first.
+fn fault_call(step: &FaultStep) -> Result<FaultCall, PerfError> {
+    let (path, body, label, lasts) = if let Some(outage) = &step.outage {
+        let label = format!("outage:{}", outage.mode.as_str());
+        let lasts = Some(Duration::from_millis(outage.duration_ms));
+        ("outage", serde_json::to_value(outage), label, lasts)
+    } else if let Some(next) = &step.next {
+        ("next", serde_json::to_value(next), "next".to_owned(), None)
+    } else if let Some(script) = &step.script {
+        let total: u64 = script.phases.iter().map(|p| p.duration_ms).sum();
+        let lasts = (!script.looped).then(|| Duration::from_millis(total));
+        (
+            "script",
+            serde_json::to_value(script),
+            "script".to_owned(),
+            lasts,
+        )
+    } else {
+        return Err(PerfError::EmptyFaultStep {
+            detector: step.detector.clone(),
+        });
+    };
+    let body = body.map_err(|source| PerfError::Encode {
+        what: "the fault step",
+        source,
+    })?;
+    Ok(FaultCall {
+        path,
+        body,
+        label,
+        lasts,
+    })
 }
 
 /// Scrapes `{url}/metrics`; an unreachable target gives no samples.

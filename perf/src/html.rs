@@ -6,6 +6,9 @@ use std::fmt::Write;
 
 use super::figures::{Figures, HistoryPoint, ToolResult};
 use super::report::{FaultWindow, Report, TestResult};
+use svg::{bar_chart, line_chart};
+
+mod svg;
 
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222}\
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}\
@@ -13,8 +16,6 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.pass{color:#176f2c;font-weight:bold}\
 .fail{color:#b3261e;font-weight:bold}.charts{display:flex;flex-wrap:wrap;gap:12px}\
 svg{background:#fff;border:1px solid #ddd}.note{color:#555}";
-
-const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
@@ -108,42 +109,54 @@ fn test_section(name: &str, r: &TestResult) -> String {
         out.push_str(&charts(&locust.history, &r.fault_windows));
     }
     out.push_str(&server_table(r));
-    if !r.fault_windows.is_empty() {
-        out.push_str("<table><tr><th>detector</th><th>fault</th><th>from s</th><th>to s</th><th>applied</th></tr>");
-        for w in &r.fault_windows {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td></tr>",
-                esc(&w.detector),
-                esc(&w.action),
-                w.start_s,
-                w.end_s,
-                w.applied
-            );
-        }
-        out.push_str("</table>");
-    }
-    if !r.cells.is_empty() {
-        out.push_str("<table><tr><th>batch size</th><th>users</th><th>requests</th><th>rps</th><th>p95 ms</th><th>batch requests</th><th>detector calls</th></tr>");
-        for c in &r.cells {
-            let f = c.figures.clone().unwrap_or_default();
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
-                c.batch_size,
-                c.users,
-                f.requests,
-                f.rps,
-                f.p95_ms,
-                c.batch_requests,
-                c.detector_calls
-            );
-        }
-        out.push_str("</table>");
-    }
+    out.push_str(&fault_window_table(&r.fault_windows));
+    out.push_str(&cells_table(r));
     for note in &r.notes {
         let _ = write!(out, "<p class=note>{}</p>", esc(note));
     }
+    out
+}
+
+/// The fault steps of a test and when they ran; nothing without any.
+fn fault_window_table(windows: &[FaultWindow]) -> String {
+    if windows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<table><tr><th>detector</th><th>fault</th><th>from s</th><th>to s</th><th>applied</th></tr>",
+    );
+    for w in windows {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td></tr>",
+            esc(&w.detector),
+            esc(&w.action),
+            w.start_s,
+            w.end_s,
+            w.applied
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The batch-size × users grid of a test; nothing without cells.
+fn cells_table(r: &TestResult) -> String {
+    if r.cells.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<table><tr><th>batch size</th><th>users</th><th>requests</th><th>rps</th><th>p95 ms</th><th>batch requests</th><th>detector calls</th></tr>",
+    );
+    for c in &r.cells {
+        let f = c.figures.clone().unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
+            c.batch_size, c.users, f.requests, f.rps, f.p95_ms, c.batch_requests, c.detector_calls
+        );
+    }
+    out.push_str("</table>");
     out
 }
 
@@ -254,94 +267,6 @@ fn charts(history: &[HistoryPoint], windows: &[FaultWindow]) -> String {
             windows
         ),
     )
-}
-
-const W: f64 = 460.0;
-const H: f64 = 220.0;
-const PAD: f64 = 40.0;
-
-/// An SVG line chart; fault windows are shaded and labelled.
-pub(crate) fn line_chart(
-    title: &str,
-    series: &[(&str, Vec<(f64, f64)>)],
-    windows: &[FaultWindow],
-) -> String {
-    let points = series.iter().flat_map(|(_, s)| s.iter());
-    let t_max = points.clone().map(|p| p.0).fold(1.0_f64, f64::max);
-    let y_max = points.map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
-    let x = |t: f64| PAD + (t / t_max) * (W - 2.0 * PAD);
-    let y = |v: f64| H - PAD - (v / y_max) * (H - 2.0 * PAD);
-    let mut svg = format!(
-        "<svg width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\"><title>{}</title>",
-        esc(title)
-    );
-    for w in windows.iter().filter(|w| w.applied) {
-        let (x0, x1) = (x(w.start_s.min(t_max)), x(w.end_s.min(t_max)));
-        let _ = write!(
-            svg,
-            "<rect x=\"{x0:.1}\" y=\"{PAD}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#f5b041\" fill-opacity=\"0.25\"><title>{} {}</title></rect><text x=\"{x0:.1}\" y=\"{:.1}\" font-size=\"9\" fill=\"#a0522d\">{}</text>",
-            (x1 - x0).max(1.0),
-            H - 2.0 * PAD,
-            esc(&w.detector),
-            esc(&w.action),
-            PAD - 3.0,
-            esc(&w.detector)
-        );
-    }
-    let _ = write!(
-        svg,
-        "<line x1=\"{PAD}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#888\"/><line x1=\"{PAD}\" y1=\"{PAD}\" x2=\"{PAD}\" y2=\"{0}\" stroke=\"#888\"/>",
-        H - PAD,
-        W - PAD
-    );
-    let _ = write!(
-        svg,
-        "<text x=\"{PAD}\" y=\"14\" font-size=\"12\" font-weight=\"bold\">{}</text><text x=\"4\" y=\"{PAD}\" font-size=\"10\">{y_max:.0}</text><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"10\">{t_max:.0} s</text>",
-        esc(title),
-        W - PAD - 20.0,
-        H - PAD + 14.0
-    );
-    for (i, (name, points)) in series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let path: Vec<String> = points
-            .iter()
-            .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"10\" fill=\"{color}\">{}</text>",
-            path.join(" "),
-            W - PAD - 60.0 + 0.0 * i as f64,
-            PAD + 12.0 * (i as f64 + 1.0),
-            esc(name)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-fn bar_chart(title: &str, bars: &[(String, f64)]) -> String {
-    let max = bars.iter().map(|b| b.1).fold(1.0_f64, f64::max);
-    let row = 22.0;
-    let height = PAD + row * bars.len() as f64;
-    let mut svg = format!(
-        "<svg width=\"{W}\" height=\"{height}\" role=\"img\"><text x=\"8\" y=\"16\" font-size=\"12\" font-weight=\"bold\">{}</text>",
-        esc(title)
-    );
-    for (i, (name, value)) in bars.iter().enumerate() {
-        let top = PAD - 10.0 + row * i as f64;
-        let width = (value / max) * (W - 180.0);
-        let _ = write!(
-            svg,
-            "<text x=\"8\" y=\"{:.0}\" font-size=\"11\">{}</text><rect x=\"100\" y=\"{top:.0}\" width=\"{width:.1}\" height=\"14\" fill=\"#1f77b4\"/><text x=\"{:.0}\" y=\"{:.0}\" font-size=\"10\">{value:.0}</text>",
-            top + 11.0,
-            esc(name),
-            104.0 + width,
-            top + 11.0
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[cfg(test)]

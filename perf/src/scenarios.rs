@@ -50,18 +50,7 @@ impl Runner {
         result.verdicts = self.judge(&[("locust", &locust)], false);
         let counts = status_counts(&locust.status_codes)
             .or_else(|| metric_counts(&target_before, &target_after));
-        match counts {
-            Some(counts) => result.verdicts.extend(counts.checks(scenario.max_server_error_rate)),
-            None => result.notes.push(
-                "no status counts (neither the locustfile's status file nor the target's                  orchestrate_requests_total{status}): 206 and 5xx checks were not made"
-                    .into(),
-            ),
-        }
-        if result.fault_windows.iter().any(|w| !w.applied) {
-            result
-                .notes
-                .push("some fault steps were not applied; see fault_windows".into());
-        }
+        add_degradation_checks(&mut result, counts, scenario.max_server_error_rate);
         result.locust_result = Some(locust);
         finish(result)
     }
@@ -126,41 +115,8 @@ impl Runner {
         let fleet_before = self.fleet.scrape().await;
         for &batch_size in &matrix.batch_sizes {
             for &users in &matrix.users {
-                let before = self.fleet.detection_requests().await;
-                let name = format!("scalability-b{batch_size}-u{users}");
-                let watch = progress::watch(&self.fleet, name.clone(), cell_time);
-                let tool = self
-                    .locust(
-                        &name,
-                        "OrchestrationUser",
-                        users,
-                        cell_time,
-                        batch_size,
-                        tag,
-                    )
+                self.scalability_cell(&mut result, batch_size, users, cell_time, tag)
                     .await;
-                watch.finish().await;
-                let detector_calls = self.fleet.detection_requests().await.saturating_sub(before);
-                let batch_requests = tool.per_endpoint.get("batch").map_or(0, |f| f.requests);
-                if tool.status == "error" {
-                    result
-                        .notes
-                        .push(format!("{name}: Locust failed: {:?}", tool.stderr_tail));
-                }
-                let cell_verdicts = self.judge(&[("locust", &tool)], false);
-                result
-                    .verdicts
-                    .extend(cell_verdicts.into_iter().map(|v| Verdict {
-                        source: format!("locust b{batch_size} u{users}"),
-                        ..v
-                    }));
-                result.cells.push(Cell {
-                    batch_size,
-                    users,
-                    figures: tool.figures.clone(),
-                    detector_calls,
-                    batch_requests,
-                });
             }
         }
         result.server_side = server_side(&fleet_before, &self.fleet.scrape().await);
@@ -171,6 +127,53 @@ impl Runner {
         let missed = result.verdicts.iter().any(|v| !v.passed);
         result.status = if missed { "failed" } else { "success" }.into();
         result
+    }
+
+    /// One scalability cell: Locust at `users` sending batches of
+    /// `batch_size`; adds its verdicts, cell and any failure note to `result`.
+    async fn scalability_cell(
+        &self,
+        result: &mut TestResult,
+        batch_size: u32,
+        users: u32,
+        cell_time: Duration,
+        tag: Option<&str>,
+    ) {
+        let before = self.fleet.detection_requests().await;
+        let name = format!("scalability-b{batch_size}-u{users}");
+        let watch = progress::watch(&self.fleet, name.clone(), cell_time);
+        let tool = self
+            .locust(
+                &name,
+                "OrchestrationUser",
+                users,
+                cell_time,
+                batch_size,
+                tag,
+            )
+            .await;
+        watch.finish().await;
+        let detector_calls = self.fleet.detection_requests().await.saturating_sub(before);
+        let batch_requests = tool.per_endpoint.get("batch").map_or(0, |f| f.requests);
+        if tool.status == "error" {
+            result
+                .notes
+                .push(format!("{name}: Locust failed: {:?}", tool.stderr_tail));
+        }
+        let cell_verdicts = self.judge(&[("locust", &tool)], false);
+        result
+            .verdicts
+            .extend(cell_verdicts.into_iter().map(|v| Verdict {
+                source: format!("locust b{batch_size} u{users}"),
+                ..v
+            }));
+        result.cells.push(Cell {
+            batch_size,
+            users,
+            figures: tool.figures.clone(),
+            detector_calls,
+            batch_requests,
+        });
     }
 }
 
@@ -204,6 +207,23 @@ impl StatusCounts {
                 source: self.source.into(),
             },
         ]
+    }
+}
+
+/// Adds the graceful-degradation checks from `counts` (a note when there
+/// are none), and a note when some fault step was not applied.
+fn add_degradation_checks(result: &mut TestResult, counts: Option<StatusCounts>, max_5xx: f64) {
+    match counts {
+        Some(counts) => result.verdicts.extend(counts.checks(max_5xx)),
+        None => result.notes.push(
+            "no status counts (neither the locustfile's status file nor the target's orchestrate_requests_total{status}): 206 and 5xx checks were not made"
+                .into(),
+        ),
+    }
+    if result.fault_windows.iter().any(|w| !w.applied) {
+        result
+            .notes
+            .push("some fault steps were not applied; see fault_windows".into());
     }
 }
 

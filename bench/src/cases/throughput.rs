@@ -7,7 +7,7 @@
 //! limit).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -64,17 +64,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let script = bench
         .scratch
         .write("post.lua", &wrk::script(&detect_body()))?;
-    let distinct = if bench.use_wrk {
-        let server = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
-        let lua = wrk::cycling_script(
-            &distinct_detect_body(),
-            TICKET_PLACEHOLDER,
-            DISTINCT_CONTENTS,
-        );
-        Some((server, bench.scratch.write("distinct.lua", &lua)?))
-    } else {
-        None
-    };
+    let distinct = start_distinct(bench).await?;
     let mut sides: [Side; 5] = Default::default();
     let mut servers = vec![
         (&baseline, "baseline0", script.as_path()),
@@ -97,6 +87,28 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     if let Some((server, _)) = distinct {
         server.stop().await;
     }
+    report(bench, sides);
+    Ok(())
+}
+
+/// With wrk, a server for the distinct-contents variant and the script that
+/// numbers each request's content; `None` with our own client.
+async fn start_distinct(bench: &Bench) -> Result<Option<(Server, PathBuf)>, BenchError> {
+    if !bench.use_wrk {
+        return Ok(None);
+    }
+    let server = bench.mockdet(&fixed_profile("zero", 0.0)?).await?;
+    let lua = wrk::cycling_script(
+        &distinct_detect_body(),
+        TICKET_PLACEHOLDER,
+        DISTINCT_CONTENTS,
+    );
+    Ok(Some((server, bench.scratch.write("distinct.lua", &lua)?)))
+}
+
+/// Adds the figure and notes from the sides in round order: baseline,
+/// mockdet, no rules, empty answers, distinct contents (empty without wrk).
+fn report(bench: &mut Bench, sides: [Side; 5]) {
     let [mut base, mut mock, mut no_rules, mut empty, mut distinct] = sides;
     let connections = bench.settings.throughput_connections;
     let base_rate = base.median_rate();
@@ -123,7 +135,6 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
         r.note(format!("throughput.{key}.server_cpu"), side.median_cpu());
         r.note(format!("throughput.{key}.errors"), side.errors as f64);
     }
-    Ok(())
 }
 
 /// `profile` without capabilities: no finding rule runs.
