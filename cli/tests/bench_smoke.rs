@@ -13,7 +13,7 @@ mod wait;
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
 /// Every figure the benchmark must report.
-const FIGURES: [&str; 14] = [
+const FIGURES: [&str; 15] = [
     "spawn.ready",
     "throughput.rps",
     "timer.achieved_over_ideal",
@@ -21,6 +21,7 @@ const FIGURES: [&str; 14] = [
     "timer.overshoot_p99",
     "timer.overshoot_max",
     "rss.peak_1000_conns",
+    "rss.peak_wrk",
     "ks.success",
     "ks.variable",
     "ks.failing",

@@ -4,6 +4,7 @@
 
 pub(crate) mod hold;
 pub(crate) mod ks;
+pub(crate) mod memory;
 pub(crate) mod spawn;
 pub(crate) mod throughput;
 pub(crate) mod timer;
@@ -58,6 +59,10 @@ pub(crate) struct Settings {
     pub(crate) timer_connections: usize,
     pub(crate) timer_warmup: Duration,
     pub(crate) timer_measure: Duration,
+    /// Connections of the wrk-driven memory case.
+    pub(crate) memory_connections: usize,
+    /// How long wrk drives each side in the memory case.
+    pub(crate) memory_duration: Duration,
     pub(crate) ks_min_n: usize,
     pub(crate) ks_rate: f64,
     /// Quick runs cut latencies above this (ms) and compare with the
@@ -84,6 +89,8 @@ impl Settings {
             timer_connections: 1000,
             timer_warmup: Duration::from_millis(1000),
             timer_measure: Duration::from_secs(10),
+            memory_connections: 1000,
+            memory_duration: Duration::from_secs(20),
             ks_min_n: 10_000,
             ks_rate: 1000.0,
             ks_cap_ms: None,
@@ -104,6 +111,8 @@ impl Settings {
             timer_connections: 100,
             timer_warmup: Duration::from_millis(200),
             timer_measure: Duration::from_millis(200),
+            memory_connections: 50,
+            memory_duration: Duration::from_secs(1),
             ks_min_n: 10,
             ks_rate: 1000.0,
             ks_cap_ms: Some(600.0),
