@@ -17,20 +17,22 @@
 //! 3  detector/   one engine (arrive, plan, wait, answer or fault, record),
 //!                the wire protocol, handlers, bodies, findings, /admin
 //! 2  control/    outages, next-N, scripts, bursts; the request journal
-//! 1  sampling/   latency models, fault selection, seeded draws, Forecast
-//! 0  profile/    every profile-file type, loading, validation
+//! 1  sampling/   validation into ready-to-sample types (once), latency
+//!                models, fault selection, seeded draws, Forecast
+//! 0  profile/    every profile-file type, loading (file < environment)
 //! 0  metrics.rs  one Prometheus registry per fleet (uses nothing above)
 //! ```
 //!
 //! | concern | where (under `src/`) |
 //! |---|---|
-//! | profiles: types, loading, validation | [`profile`]: [`DetectorProfile`] |
+//! | profiles: types, loading | [`profile`]: [`DetectorProfile`]; `profile/env.rs` for `MOCKDET_<NAME>_*` |
+//! | validation, once | `sampling/behaviour.rs` ([`DetectorProfile::validate`]) |
 //! | latency models | `profile/latency.rs` (as written), `sampling/latency/` (sampler, CDF) |
 //! | fault menu | `profile/fault.rs` (as written), drawn in `sampling/` |
 //! | seeded draws | `sampling/rng.rs`: ChaCha8 keyed by seed, detector and sequence number |
 //! | the k-th request's fate, without a server | [`Forecast`] (`sampling/forecast.rs`) |
 //! | runtime control, journal | `control/`; from Rust via [`DetectorHandle`], over HTTP via `detector/admin.rs` |
-//! | detector engine, handlers | `detector/pipeline.rs`, `act.rs`, `handlers.rs`, `service.rs`, `conn.rs` |
+//! | detector engine, handlers | `detector/pipeline.rs` (the pipeline, the `Wire` trait), `ids.rs` (request ids), `act.rs`, `handlers.rs`, `service.rs`, `conn.rs` |
 //! | renderers, bodies | `detector/native.rs`, `response.rs`, `success.rs`, `error.rs` |
 //! | findings | `detector/findings/`, remembered per content in `detector/memo.rs` |
 //! | fleet, fixture | [`Fleet`], [`FleetBuilder`] (`fleet/`) |
