@@ -46,8 +46,8 @@ pub(crate) struct FleetArgs {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub(crate) drain_timeout: Duration,
     /// Time a client gets to send a request's headers or its body, and an
-    /// idle keep-alive connection stays open, e.g. 60s.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// idle keep-alive connection stays open, e.g. 120s.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
     pub(crate) read_timeout: Duration,
     /// Bearer token for /admin/* (required to enable it off loopback).
     #[arg(long, env = "MOCKDET_ADMIN_TOKEN", hide_env_values = true)]

@@ -57,6 +57,14 @@ pub(crate) use admin::AdminAccess;
 pub(crate) use response::Identity;
 pub(crate) use service::DetectorService;
 
+/// How long a client may take over a request's headers or its body, and how
+/// long an idle keep-alive connection is kept (see
+/// [`FleetBuilder::read_timeout`](crate::FleetBuilder::read_timeout)): 120 s, longer than the idle timeout of
+/// common client pools (90 s in reqwest and Go's `http.Transport`), so a
+/// client closes an idle connection before mockdet does and never sends a
+/// request into one being closed.
+pub(crate) const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A profile with everything derived from it, swapped as one on a live change.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
@@ -139,11 +147,11 @@ impl DetectorState {
             metrics,
             series: series::Series::default(),
             admin,
-            read_timeout: std::time::Duration::from_secs(60),
+            read_timeout: DEFAULT_READ_TIMEOUT,
         })
     }
 
-    /// Sets how long a request's body may take to arrive (default 60 s).
+    /// Sets how long a request's body may take to arrive (default 120 s).
     pub(crate) fn with_read_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.read_timeout = timeout;
         self

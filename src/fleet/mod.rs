@@ -37,10 +37,7 @@ use crate::sampling::rng::entropy_seed;
 /// Default time in-flight requests get to finish on shutdown.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a client may take over a request's headers or its body, and how
-/// long an idle keep-alive connection is kept (see
-/// [`FleetBuilder::read_timeout`]).
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) use crate::detector::DEFAULT_READ_TIMEOUT;
 
 /// Why a fleet could not start.
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +162,7 @@ impl FleetBuilder {
 
     /// How long a client may take to send a request's headers — and how
     /// long an idle keep-alive connection stays open waiting for the next
-    /// request — and, separately, its body (default 60 s). A client that
+    /// request — and, separately, its body (default 120 s). A client that
     /// stalls past it is disconnected (headers) or answered 408
     /// `body_timeout` (body), so stalled clients cannot pile up.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
