@@ -41,6 +41,9 @@ pub(crate) struct Metrics {
     /// `mockdet_overrides_ignored_total{detector}`: `X-Mock-*` headers sent
     /// to a detector that does not allow overrides.
     pub(crate) overrides_ignored: IntCounterVec,
+    /// `mockdet_connections_shed_total{detector}`: connections closed at
+    /// once because the process was out of file descriptors.
+    pub(crate) connections_shed: IntCounterVec,
 }
 
 /// A metric family's name and help text.
@@ -69,6 +72,10 @@ const SCRIPT_PHASE: Family = (
 const ADMIN_CHANGES: Family = (
     "mockdet_admin_changes_total",
     "Runtime changes made through the admin API or the library",
+);
+const CONNECTIONS_SHED: Family = (
+    "mockdet_connections_shed_total",
+    "Connections closed at accept because the process was out of file descriptors",
 );
 const OVERRIDES_IGNORED: Family = (
     "mockdet_overrides_ignored_total",
@@ -108,6 +115,7 @@ impl Metrics {
             script_phase: gauge(SCRIPT_PHASE, DETECTOR),
             admin_changes: counter(ADMIN_CHANGES, &["detector", "action"]),
             overrides_ignored: counter(OVERRIDES_IGNORED, DETECTOR),
+            connections_shed: counter(CONNECTIONS_SHED, DETECTOR),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
@@ -125,6 +133,7 @@ impl Metrics {
             Box::new(self.script_phase.clone()),
             Box::new(self.admin_changes.clone()),
             Box::new(self.overrides_ignored.clone()),
+            Box::new(self.connections_shed.clone()),
         ]
     }
 

@@ -97,7 +97,7 @@ pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
         // Before the runtime exists, so every thread of ours inherits it.
         sys::pin_to(cpu).map_err(|source| BenchError::Pin { cpu, source })?;
     }
-    let nofile = sys::raise_nofile_limit();
+    let nofile = sys::nofile_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

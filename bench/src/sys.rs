@@ -51,18 +51,14 @@ pub(crate) fn die_with_parent() -> io::Result<()> {
     Ok(())
 }
 
-/// Raises the soft open-file limit to the hard limit (children inherit it)
-/// and returns the new soft limit.
+/// The soft open-file limit (the `mockdet` binary raises it to the hard
+/// limit at start, and the servers the benchmark spawns inherit it).
 #[cfg(target_os = "linux")]
-pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
+pub(crate) fn nofile_limit() -> io::Result<u64> {
     // SAFETY: `limit` is a plain struct owned by this frame.
     unsafe {
         let mut limit: libc::rlimit = std::mem::zeroed();
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        limit.rlim_cur = limit.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(limit.rlim_cur)
@@ -70,25 +66,8 @@ pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
-    Err(io::Error::other("CPU pinning needs Linux"))
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn pin_to(_cpu: usize) -> io::Result<()> {
-    Err(io::Error::other("CPU pinning needs Linux"))
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn die_with_parent() -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
-    Err(io::Error::other(
-        "raising RLIMIT_NOFILE is only done on Linux",
-    ))
+pub(crate) fn nofile_limit() -> io::Result<u64> {
+    Err(io::Error::other("RLIMIT_NOFILE is read on Linux only"))
 }
 
 /// Resident memory of a process, from `/proc/PID/status`.

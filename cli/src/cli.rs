@@ -117,6 +117,10 @@ const USAGE_ERROR: u8 = 2;
 /// Runs a parsed command line and returns the process exit code.
 pub(crate) fn run(cli: Cli) -> ExitCode {
     logging::init(cli.log_format);
+    match crate::limits::raise_nofile_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit raised to the hard limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
     let result: Result<(), CliError> = match cli.command {
         None => fleet_cmd::run_fleet(&cli.fleet),
         Some(Command::Bench(args)) => mockdet_bench::run(&args).map_err(CliError::from),

@@ -7,6 +7,7 @@ use clap::Parser;
 mod cli;
 mod error;
 mod fleet_cmd;
+mod limits;
 mod logging;
 mod orchestrator_cmd;
 

@@ -39,6 +39,26 @@ impl DetectorService {
         Self { state, router }
     }
 
+    /// Counts a connection shed for lack of file descriptors, and says so in
+    /// the log (on the first and then every power of two, so a descriptor
+    /// famine does not also flood the log).
+    pub(crate) fn shed(&self) {
+        let counter = self
+            .state
+            .metrics
+            .connections_shed
+            .with_label_values(&[&self.state.name]);
+        counter.inc();
+        let shed = counter.get();
+        if shed.is_power_of_two() {
+            tracing::warn!(
+                detector = %self.state.name,
+                shed,
+                "out of file descriptors: closing new connections at once; open ones are still served"
+            );
+        }
+    }
+
     /// Answers one request that arrived as `arrival` says.
     pub(crate) fn call<B>(
         &self,

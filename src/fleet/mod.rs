@@ -18,6 +18,7 @@
 
 mod handle;
 mod server;
+mod shed;
 
 pub use handle::DetectorHandle;
 

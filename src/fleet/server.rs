@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::shed::Spare;
 use crate::detector::DetectorService;
 use crate::detector::conn::{Abort, Arrival, ConnControl};
 
@@ -71,6 +72,7 @@ pub(crate) async fn serve(
         .header_read_timeout(timeouts.read);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let mut spare = Spare::reserve();
     // The guard `wait_for` yields is not `Send`; keep it inside this future.
     let stop = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
@@ -83,6 +85,12 @@ pub(crate) async fn serve(
                 Ok((stream, _)) => {
                     let task = connection(stream, service.clone(), &builder, &graceful);
                     connections.spawn(task);
+                }
+                Err(error) if Spare::out_of_descriptors(&error) => {
+                    if spare.shed(&listener).await {
+                        service.shed();
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "accept failed; backing off");
