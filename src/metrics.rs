@@ -44,6 +44,10 @@ pub(crate) struct Metrics {
     /// `mockdet_connections_shed_total{detector}`: connections closed at
     /// once because the process was out of file descriptors.
     pub(crate) connections_shed: IntCounterVec,
+    /// `mockdet_client_timeouts_total{detector,phase}`: clients cut off for
+    /// not sending a request's `headers` (or staying idle) or its `body`
+    /// within the read timeout.
+    pub(crate) client_timeouts: IntCounterVec,
 }
 
 /// A metric family's name and help text.
@@ -76,6 +80,10 @@ const ADMIN_CHANGES: Family = (
 const CONNECTIONS_SHED: Family = (
     "mockdet_connections_shed_total",
     "Connections closed at accept because the process was out of file descriptors",
+);
+const CLIENT_TIMEOUTS: Family = (
+    "mockdet_client_timeouts_total",
+    "Clients cut off for not sending headers (or staying idle) or a body in time",
 );
 const OVERRIDES_IGNORED: Family = (
     "mockdet_overrides_ignored_total",
@@ -116,6 +124,7 @@ impl Metrics {
             admin_changes: counter(ADMIN_CHANGES, &["detector", "action"]),
             overrides_ignored: counter(OVERRIDES_IGNORED, DETECTOR),
             connections_shed: counter(CONNECTIONS_SHED, DETECTOR),
+            client_timeouts: counter(CLIENT_TIMEOUTS, &["detector", "phase"]),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
@@ -134,6 +143,7 @@ impl Metrics {
             Box::new(self.admin_changes.clone()),
             Box::new(self.overrides_ignored.clone()),
             Box::new(self.connections_shed.clone()),
+            Box::new(self.client_timeouts.clone()),
         ]
     }
 

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use mockdet::{DetectorProfile, Fleet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,6 +35,18 @@ async fn connect(fleet: &Fleet) -> TcpStream {
     TcpStream::connect(addr).await.expect("connects")
 }
 
+/// `mockdet_client_timeouts_total` for `phase`, from the detector's metrics.
+async fn timeouts(fleet: &Fleet, phase: &str) -> f64 {
+    let url = format!("{}/metrics", fleet.url("success"));
+    let text = common::get_text(&common::client(), &url).await;
+    let series =
+        format!("mockdet_client_timeouts_total{{detector=\"success\",phase=\"{phase}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// Reads until the server closes the connection; what it sent.
 async fn read_until_closed(stream: &mut TcpStream) -> String {
     let mut seen = Vec::new();
@@ -60,6 +74,7 @@ async fn half_sent_headers_are_cut_off() {
         .expect("writes");
     let answer = read_until_closed(&mut stream).await;
     assert!(!answer.contains("200 OK"), "{answer}");
+    assert_eq!(timeouts(&fleet, "headers").await, 1.0);
 }
 
 #[tokio::test]
@@ -93,4 +108,5 @@ async fn a_body_that_stops_arriving_gets_a_json_408() {
     assert!(answer.contains("\"body_timeout\""), "{answer}");
     let journal = fleet.detector("success").journal();
     assert_eq!(journal.last().and_then(|e| e.status), Some(408));
+    assert_eq!(timeouts(&fleet, "body").await, 1.0);
 }

@@ -157,6 +157,16 @@ impl DetectorState {
         self
     }
 
+    /// Counts a client cut off for stalling in `phase` (`headers`, which
+    /// includes idle keep-alive connections, or `body`).
+    pub(crate) fn client_timed_out(&self, phase: &'static str) {
+        let counter = &self.metrics.client_timeouts;
+        counter
+            .with_label_values(&[self.name.as_str(), phase])
+            .inc();
+        tracing::debug!(detector = %self.name, phase, "client cut off by the read timeout");
+    }
+
     /// The profile and what derives from it, as of now.
     pub(crate) fn current(&self) -> Arc<Snapshot> {
         // The lock is only held to clone or swap an Arc, never across an

@@ -37,6 +37,9 @@ use super::response::{AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
 use crate::sampling::{self, Imposed, Plan};
 
+/// The error code of a body that did not arrive within the read timeout.
+const BODY_TIMEOUT: &str = "body_timeout";
+
 /// `x-mock-seq`: the request's sequence number on its detector.
 const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
 
@@ -102,6 +105,9 @@ where
     let parsed = match parse(wire, &snapshot, &parts, (body, state.read_timeout)).await {
         Ok(parsed) => parsed,
         Err(error) => {
+            if error.code == BODY_TIMEOUT {
+                state.client_timed_out("body");
+            }
             let response = reject(state, wire.endpoint(), &incoming, error);
             return answer(response, &incoming);
         }
@@ -271,7 +277,7 @@ where
     let Ok(collected) = tokio::time::timeout(timeout, collecting).await else {
         return Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+            BODY_TIMEOUT,
             format!("the body did not arrive within {} ms", timeout.as_millis()),
             id,
         ));

@@ -59,6 +59,12 @@ impl DetectorService {
         }
     }
 
+    /// Counts a connection hyper closed because its request head did not
+    /// arrive within the read timeout.
+    pub(crate) fn headers_timed_out(&self) {
+        self.state.client_timed_out("headers");
+    }
+
     /// Answers one request that arrived as `arrival` says.
     pub(crate) fn call<B>(
         &self,

@@ -138,6 +138,7 @@ fn connection(
     let _ = stream.set_nodelay(true);
     let (control, mut abort) = ConnControl::new(&stream);
     let task_control = control.clone();
+    let watcher = app.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let arrival = Arrival {
             at: Instant::now(),
@@ -156,7 +157,12 @@ fn connection(
         let how = tokio::select! {
             result = conn.as_mut() => {
                 if let Err(error) = result {
-                    tracing::debug!(%error, "connection ended with an error");
+                    let hyper_error = error.downcast_ref::<hyper::Error>();
+                    if hyper_error.is_some_and(hyper::Error::is_timeout) {
+                        watcher.headers_timed_out();
+                    } else {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
                 }
                 return;
             }
