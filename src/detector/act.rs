@@ -237,29 +237,21 @@ fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
         .ok()
         .and_then(|code| code.canonical_reason())
         .unwrap_or("");
-    let mut head = format!(
+    let head = format!(
         "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nx-mock-seq: {}\r\nconnection: close\r\ndate: {}\r\n",
         body.len(),
         incoming.seq,
         httpdate::fmt_http_date(std::time::SystemTime::now()),
     );
-    // A body's correlation id may hold bytes no header may: leave it out
-    // rather than let it split the head.
-    let headerworthy = |id: &str| HeaderValue::from_str(id).is_ok();
-    if let Some(correlation_id) = incoming
-        .ids
-        .correlation_id
-        .as_deref()
-        .filter(|id| headerworthy(id))
-    {
-        head.push_str(&format!("x-correlation-id: {correlation_id}\r\n"));
-    }
-    if incoming.ids.request_id_sent {
-        head.push_str(&format!("x-request-id: {}\r\n", incoming.ids.request_id));
-    }
-    head.push_str("\r\n");
     let mut bytes = head.into_bytes();
+    for (name, value) in incoming.ids.headers() {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
     bytes.extend_from_slice(body);
     Bytes::from(bytes)
 }

@@ -55,32 +55,51 @@ impl RequestIds {
         }
     }
 
-    /// Writes the ids onto an answer's headers (ids that are not valid
-    /// header values — possible only for one taken from a body — are left
-    /// out rather than mangled).
-    pub(crate) fn echo(&self, headers: &mut HeaderMap) {
-        if let Some(value) = self
+    /// The id headers an answer carries: the correlation id, and the
+    /// request id when the caller sent one. An id that is not a valid header
+    /// value — possible only for one taken from a body — is left out rather
+    /// than mangled (or allowed to split a raw answer's head).
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+        let correlation = self
             .correlation_id
             .as_deref()
-            .and_then(|id| HeaderValue::from_str(id).ok())
-        {
-            headers.insert(X_CORRELATION_ID, value);
-        }
-        if self.request_id_sent {
-            if let Ok(value) = HeaderValue::from_str(&self.request_id) {
-                headers.insert(X_REQUEST_ID, value);
-            }
+            .map(|id| (X_CORRELATION_ID, id));
+        let request = self
+            .request_id_sent
+            .then_some((X_REQUEST_ID, self.request_id.as_str()));
+        correlation
+            .into_iter()
+            .chain(request)
+            .filter_map(|(name, id)| Some((name, HeaderValue::from_str(id).ok()?)))
+    }
+
+    /// Writes [`headers`](Self::headers) onto an answer.
+    pub(crate) fn echo(&self, headers: &mut HeaderMap) {
+        for (name, value) in self.headers() {
+            headers.insert(name, value);
         }
     }
 }
 
-/// Copies the caller's id headers onto an answer that did not resolve ids
-/// itself (everything but detection requests).
-pub(crate) fn echo_headers(from: &HeaderMap, to: &mut HeaderMap) {
-    for name in [X_CORRELATION_ID, X_REQUEST_ID] {
-        if let Some(value) = from.get(&name) {
-            if !to.contains_key(&name) {
-                to.insert(name, value.clone());
+/// The id headers a caller sent, kept to copy onto an answer that did not
+/// resolve ids itself (everything but detection requests).
+#[derive(Debug, Default)]
+pub(crate) struct SentIds([Option<HeaderValue>; 2]);
+
+impl SentIds {
+    /// The caller's `X-Correlation-ID` and `X-Request-ID`, as sent.
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        Self([X_CORRELATION_ID, X_REQUEST_ID].map(|name| headers.get(name).cloned()))
+    }
+
+    /// Copies them onto `answer`, keeping ids the answer already carries.
+    pub(crate) fn echo(self, answer: &mut HeaderMap) {
+        let [correlation, request] = self.0;
+        for (name, value) in [(X_CORRELATION_ID, correlation), (X_REQUEST_ID, request)] {
+            if let Some(value) = value {
+                if !answer.contains_key(&name) {
+                    answer.insert(name, value);
+                }
             }
         }
     }
@@ -134,7 +153,7 @@ mod tests {
     fn echo_headers_keeps_what_the_answer_already_says() {
         let from = headers(&[("x-correlation-id", "sent"), ("x-request-id", "r")]);
         let mut to = headers(&[("x-correlation-id", "resolved")]);
-        echo_headers(&from, &mut to);
+        SentIds::of(&from).echo(&mut to);
         assert_eq!(to[X_CORRELATION_ID], "resolved");
         assert_eq!(to[X_REQUEST_ID], "r");
     }

@@ -116,21 +116,40 @@ where
     incoming.ids.adopt_body_correlation(work.correlation_id);
     let response = match imposition(state, &snapshot, &parts, &incoming) {
         Err(error) => reject(state, wire.endpoint(), &incoming, error),
-        Ok(imposed) => plan_and_act(state, &snapshot, wire, &parsed, &incoming, &imposed).await,
+        Ok(imposed) => {
+            let request = Planned {
+                wire,
+                parsed: &parsed,
+                work,
+                imposed: &imposed,
+            };
+            plan_and_act(state, &snapshot, &incoming, request).await
+        }
     };
     answer(response, &incoming)
+}
+
+/// A parsed request with what the engine needs to plan it.
+struct Planned<'a, W: Wire> {
+    wire: &'a W,
+    parsed: &'a W::Parsed,
+    work: Work<'a>,
+    imposed: &'a Imposed,
 }
 
 /// Steps 4 and 5: draw the plan, then act it out and record it.
 async fn plan_and_act<W: Wire>(
     state: &Arc<DetectorState>,
     snapshot: &Snapshot,
-    wire: &W,
-    parsed: &W::Parsed,
     incoming: &Incoming,
-    imposed: &Imposed,
+    request: Planned<'_, W>,
 ) -> Response {
-    let work = wire.work(parsed);
+    let Planned {
+        wire,
+        parsed,
+        work,
+        imposed,
+    } = request;
     if let Some(n) = work.items {
         let items = state.metrics.batch_items.with_label_values(&[&state.name]);
         items.observe(n as f64);

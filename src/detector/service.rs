@@ -86,12 +86,12 @@ impl DetectorService {
                     pipeline::run(&state, &wire, request, Some(&arrival)).await
                 }
                 Route::Router(router) => {
-                    let asked = request.headers().clone();
+                    let sent = ids::SentIds::of(request.headers());
                     request.extensions_mut().insert(arrival);
                     let request: Request = request.map(Body::new);
                     let answered: Result<Response, Infallible> = router.oneshot(request).await;
                     let mut response = answered.unwrap_or_else(|never| match never {});
-                    ids::echo_headers(&asked, response.headers_mut());
+                    sent.echo(response.headers_mut());
                     response
                 }
             }
