@@ -229,11 +229,7 @@ impl FleetBuilder {
             };
             bound.push((detector, listener));
         }
-        let timeouts = server::Timeouts {
-            drain: self.drain,
-            read: self.read_timeout,
-        };
-        Ok(Fleet::serve(bound, seed, timeouts))
+        Ok(Fleet::serve(bound, seed, self.drain))
     }
 
     fn port_of(&self, profile: &DetectorProfile) -> u16 {
@@ -268,11 +264,7 @@ impl Fleet {
         FleetBuilder::new()
     }
 
-    fn serve(
-        bound: Vec<(Detector, tokio::net::TcpListener)>,
-        seed: u64,
-        timeouts: server::Timeouts,
-    ) -> Self {
+    fn serve(bound: Vec<(Detector, tokio::net::TcpListener)>, seed: u64, drain: Duration) -> Self {
         let (shutdown, _) = watch::channel(false);
         let mut detectors = Vec::with_capacity(bound.len());
         let mut tasks = Vec::with_capacity(bound.len());
@@ -280,9 +272,7 @@ impl Fleet {
             let service = detector::DetectorService::new(detector.state.clone());
             tracing::info!(detector = %detector.name, addr = %detector.addr, "listening");
             let stop = shutdown.subscribe();
-            tasks.push(tokio::spawn(server::serve(
-                listener, service, stop, timeouts,
-            )));
+            tasks.push(tokio::spawn(server::serve(listener, service, stop, drain)));
             detectors.push(detector);
         }
         Self {

@@ -43,16 +43,6 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// How long the server waits on clients and on itself.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Timeouts {
-    /// In-flight requests' time to finish at shutdown.
-    pub(crate) drain: Duration,
-    /// A client's time to send a request's headers; also how long an idle
-    /// keep-alive connection waits for its next request.
-    pub(crate) read: Duration,
-}
-
 /// Serves `service` on `listener` until `shutdown` turns true, then stops
 /// accepting, lets in-flight requests finish for up to `drain`, and cuts
 /// whatever is still running at the deadline.
@@ -60,7 +50,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     service: DetectorService,
     mut shutdown: watch::Receiver<bool>,
-    timeouts: Timeouts,
+    drain: Duration,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper starts this timer whenever it waits for a request head — on a
@@ -69,7 +59,7 @@ pub(crate) async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.read);
+        .header_read_timeout(service.read_timeout());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut spare = Spare::reserve();
@@ -101,7 +91,7 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
-    drain_connections(connections, graceful, timeouts.drain).await;
+    drain_connections(connections, graceful, drain).await;
 }
 
 /// Lets the open connections finish for up to `drain`, then cuts the rest.
