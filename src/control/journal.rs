@@ -32,6 +32,31 @@ pub struct JournalEntry {
     pub status: Option<u16>,
     /// Server-side time from arrival to answer, in milliseconds.
     pub duration_ms: f64,
+    /// The wire protocol it came in on (`native`, `fms`, `openai`, `azure`,
+    /// `presidio`, `litellm`).
+    #[serde(default = "native")]
+    pub protocol: String,
+    /// The `detector-id` header (sent by the FMS orchestrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector_id_header: Option<String>,
+    /// The `x-model-name` header (sent by the FMS orchestrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    /// The W3C `traceparent` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+fn native() -> String {
+    "native".to_owned()
+}
+
+/// Headers kept with an entry (see [`JournalEntry`]'s last fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StoredHeaders {
+    pub(crate) detector_id: Option<Box<str>>,
+    pub(crate) model_name: Option<Box<str>>,
+    pub(crate) traceparent: Option<Box<str>>,
 }
 
 /// An entry as kept: fixed-size fields and static strings, so the ring
@@ -48,6 +73,8 @@ pub(crate) struct Stored {
     pub(crate) imposed_by: Option<&'static str>,
     pub(crate) status: Option<u16>,
     pub(crate) duration_ms: f64,
+    pub(crate) protocol: &'static str,
+    pub(crate) headers: Option<Box<StoredHeaders>>,
 }
 
 impl Stored {
@@ -65,7 +92,16 @@ impl Stored {
             imposed_by: self.imposed_by.map(str::to_owned),
             status: self.status,
             duration_ms: self.duration_ms,
+            protocol: self.protocol.to_owned(),
+            detector_id_header: self.header(|h| &h.detector_id),
+            model_name: self.header(|h| &h.model_name),
+            traceparent: self.header(|h| &h.traceparent),
         }
+    }
+
+    fn header(&self, which: impl Fn(&StoredHeaders) -> &Option<Box<str>>) -> Option<String> {
+        let headers = self.headers.as_deref()?;
+        which(headers).as_deref().map(str::to_owned)
     }
 }
 
@@ -161,6 +197,8 @@ mod tests {
             imposed_by: None,
             status: Some(200),
             duration_ms: 0.0,
+            protocol: "native",
+            headers: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
@@ -15,40 +15,12 @@ use super::clock::sleep_until;
 use super::conn::{Abort, ConnControl, HoldPlan};
 use super::error::ApiError;
 use super::ids::RequestIds;
+use super::protocols::{Endpoint, errors};
 use super::response::{self, Identity};
-use crate::control::journal::Stored;
+use crate::control::journal::{Stored, StoredHeaders};
 use crate::profile::HangEnd;
+use crate::profile::Protocol;
 use crate::sampling::{Plan, PlannedFault};
-
-/// Which endpoint a request came in on (a metric label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    Detect,
-    Analyze,
-    Batch,
-    Other,
-}
-
-impl Endpoint {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::Detect => "detect",
-            Endpoint::Analyze => "analyze",
-            Endpoint::Batch => "batch",
-            Endpoint::Other => "other",
-        }
-    }
-
-    /// The request path of a detection endpoint.
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Endpoint::Detect => "/detect",
-            Endpoint::Analyze => "/analyze",
-            Endpoint::Batch => "/detect/batch",
-            Endpoint::Other => "",
-        }
-    }
-}
 
 /// What is known about a detection request before its body is read.
 #[derive(Debug)]
@@ -62,6 +34,8 @@ pub(crate) struct Incoming {
     pub(crate) http1: bool,
     /// Its ids, resolved once (see [`ids`](super::ids)).
     pub(crate) ids: RequestIds,
+    /// Other headers the journal keeps.
+    pub(crate) headers: Option<Box<StoredHeaders>>,
 }
 
 impl Incoming {
@@ -74,6 +48,7 @@ impl Incoming {
             control: None,
             http1: self.http1,
             ids: self.ids.clone(),
+            headers: self.headers.clone(),
         }
     }
 }
@@ -145,7 +120,7 @@ pub(crate) async fn act(
             hand_over_hang(state, id, incoming, plan, &note, hang).await;
             // Held here: HTTP/2, no connection, or the holder was refused.
             sleep_until(hang.until).await;
-            end_hang(id, incoming, hang.end, record).await
+            end_hang(id, incoming, &note, hang.end, record).await
         }
         PlannedFault::SlowBody { over } => {
             let body = success();
@@ -156,7 +131,7 @@ pub(crate) async fn act(
         _ => {
             sleep_until(deadline).await;
             record(answered_status(fault));
-            answer_fault(id, incoming, fault).await
+            answer_fault(id, incoming, note.endpoint.protocol(), fault).await
         }
     }
 }
@@ -165,6 +140,7 @@ pub(crate) async fn act(
 async fn end_hang(
     id: &Identity,
     incoming: &Incoming,
+    note: &Note,
     end: HangEnd,
     record: impl FnOnce(Option<u16>),
 ) -> Response {
@@ -175,7 +151,8 @@ async fn end_hang(
         }
         HangEnd::GatewayTimeout => {
             record(Some(504));
-            json_response(StatusCode::GATEWAY_TIMEOUT, injected(id, 504))
+            let body = errors::injected(note.endpoint.protocol(), id, 504);
+            json_response(StatusCode::GATEWAY_TIMEOUT, body)
         }
     }
 }
@@ -209,7 +186,11 @@ async fn hand_over_hang(
         return;
     };
     let status = (end == HangEnd::GatewayTimeout).then_some(504);
-    let answer = status.map(|status| raw_answer(status, &injected(id, status), incoming));
+    let protocol = note.endpoint.protocol();
+    let answer = status.map(|status| {
+        let body = errors::injected(protocol, id, status);
+        raw_answer(status, &body, incoming)
+    });
     let state = state.clone();
     let incoming = incoming.detached();
     let (note, delay) = (*note, plan.delay);
@@ -266,18 +247,23 @@ fn answered_status(fault: &PlannedFault) -> Option<u16> {
     }
 }
 
-async fn answer_fault(id: &Identity, incoming: &Incoming, fault: &PlannedFault) -> Response {
+async fn answer_fault(
+    id: &Identity,
+    incoming: &Incoming,
+    protocol: Protocol,
+    fault: &PlannedFault,
+) -> Response {
     match fault {
         PlannedFault::HttpError {
             status,
             retry_after_s,
         } => {
             let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response = json_response(code, injected(id, *status));
-            if let Some(seconds) = retry_after_s {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+            let body = errors::injected(protocol, id, *status);
+            let mut response = json_response(code, body);
+            let headers = response.headers_mut();
+            for (name, value) in errors::injected_headers(protocol, *status, *retry_after_s) {
+                headers.insert(name, value);
             }
             response
         }
@@ -316,18 +302,8 @@ async fn abort(id: &Identity, incoming: &Incoming, how: Abort) -> Response {
     }
 }
 
-fn injected(id: &Identity, status: u16) -> Bytes {
-    response::to_bytes(&response::injected_error_body(id, status))
-}
-
 fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    errors::json(status, body)
 }
 
 /// A 200 whose body arrives in pieces spread evenly over `over`.
@@ -389,6 +365,8 @@ impl DetectorState {
             imposed_by: note.imposed_by,
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
+            protocol: note.endpoint.protocol().as_str(),
+            headers: incoming.headers.clone(),
         });
     }
 

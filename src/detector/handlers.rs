@@ -5,41 +5,26 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::DetectorState;
-use super::act::Endpoint;
 use super::conn::Arrival;
 use super::error::ApiError;
-use super::native::{Batch, Single};
-use super::pipeline;
+use super::protocols::{self, Endpoint};
 
-/// `POST /detect` through the router. A detector's server sends these
-/// straight to the pipeline (see [`DetectorService`](super::DetectorService));
-/// the route stays so that the router alone answers the same.
-pub(crate) async fn detect(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
+/// A detection endpoint through the router. A detector's server sends
+/// these straight to [`protocols::dispatch`] (see
+/// [`DetectorService`](super::DetectorService)); the routes stay so that the
+/// router alone answers the same.
+pub(crate) async fn detection(
+    endpoint: Endpoint,
+    State(state): State<Arc<DetectorState>>,
+    request: Request,
+) -> Response {
     let arrival = request.extensions().get::<Arrival>().cloned();
-    pipeline::run(&state, &Single(Endpoint::Detect), request, arrival.as_ref()).await
-}
-
-/// `POST /analyze`: the path real orchestrators call; same as `/detect`.
-pub(crate) async fn analyze(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let arrival = request.extensions().get::<Arrival>().cloned();
-    pipeline::run(
-        &state,
-        &Single(Endpoint::Analyze),
-        request,
-        arrival.as_ref(),
-    )
-    .await
-}
-
-/// `POST /detect/batch`: the seed's array or `{"items": [...]}`.
-pub(crate) async fn batch(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
-    let arrival = request.extensions().get::<Arrival>().cloned();
-    pipeline::run(&state, &Batch, request, arrival.as_ref()).await
+    protocols::dispatch(&state, endpoint, request, arrival.as_ref()).await
 }
 
 /// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` outage.
@@ -109,8 +94,19 @@ pub(crate) async fn not_found(
     State(state): State<Arc<DetectorState>>,
     request: Request,
 ) -> Response {
-    let message = format!("no route for {} {}", request.method(), request.uri().path());
-    rejected(&state, StatusCode::NOT_FOUND, "not_found", message)
+    not_found_for(&state, request.method(), request.uri())
+}
+
+/// The 404 of `method uri`, in the error shape of the protocol its path
+/// most likely belongs to.
+pub(crate) fn not_found_for(state: &DetectorState, method: &Method, uri: &Uri) -> Response {
+    let message = format!("no route for {method} {}", uri.path());
+    rejected(
+        state,
+        (StatusCode::NOT_FOUND, "not_found"),
+        uri.path(),
+        message,
+    )
 }
 
 /// Known paths with the wrong method: 405 JSON.
@@ -118,25 +114,18 @@ pub(crate) async fn method_not_allowed(
     State(state): State<Arc<DetectorState>>,
     request: Request,
 ) -> Response {
-    let message = format!(
-        "{} is not allowed on {}",
-        request.method(),
-        request.uri().path()
-    );
-    rejected(
-        &state,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        message,
-    )
+    let path = request.uri().path();
+    let message = format!("{} is not allowed on {path}", request.method());
+    let refusal = (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    rejected(&state, refusal, path, message)
 }
 
 /// A request outside the detection endpoints that is refused: counted as
 /// `bad_request`, not journaled (the journal holds detection requests).
 fn rejected(
     state: &DetectorState,
-    status: StatusCode,
-    code: &'static str,
+    (status, code): (StatusCode, &'static str),
+    path: &str,
     msg: String,
 ) -> Response {
     state
@@ -145,5 +134,8 @@ fn rejected(
         .with_label_values(&[&state.name, Endpoint::Other.as_str(), "bad_request"])
         .inc();
     let id = state.current().identity.detector_id.clone();
-    ApiError::new(status, code, msg, &id).into_response()
+    let protocol = protocols::protocol_of_path(path);
+    ApiError::new(status, code, msg, &id)
+        .in_protocol(protocol)
+        .into_response()
 }

@@ -14,6 +14,8 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::control::journal::StoredHeaders;
+
 /// `X-Correlation-ID`.
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 /// `X-Request-ID`.
@@ -79,6 +81,30 @@ impl RequestIds {
             headers.insert(name, value);
         }
     }
+}
+
+/// `detector-id`, sent by the FMS orchestrator.
+pub(crate) const DETECTOR_ID: HeaderName = HeaderName::from_static("detector-id");
+/// `x-model-name`, sent by the FMS orchestrator.
+const X_MODEL_NAME: HeaderName = HeaderName::from_static("x-model-name");
+/// `traceparent` (W3C trace context).
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// The headers the journal keeps besides the ids — the FMS orchestrator's
+/// `detector-id` and `x-model-name`, and a W3C `traceparent` — or `None`
+/// when none came (the common case costs the journal one pointer).
+pub(crate) fn kept_headers(headers: &HeaderMap) -> Option<Box<StoredHeaders>> {
+    let text = |name: HeaderName| {
+        headers
+            .get(name)
+            .map(|v| Box::from(String::from_utf8_lossy(v.as_bytes()).as_ref()))
+    };
+    let kept = StoredHeaders {
+        detector_id: text(DETECTOR_ID),
+        model_name: text(X_MODEL_NAME),
+        traceparent: text(TRACEPARENT),
+    };
+    (kept != StoredHeaders::default()).then(|| Box::new(kept))
 }
 
 /// The id headers a caller sent, kept to copy onto an answer that did not
@@ -147,6 +173,22 @@ mod tests {
         let mut answer = HeaderMap::new();
         ids.echo(&mut answer);
         assert!(answer.is_empty());
+    }
+
+    #[test]
+    fn fms_and_trace_headers_are_kept_only_when_sent() {
+        assert_eq!(kept_headers(&HeaderMap::new()), None);
+        let sent = kept_headers(&headers(&[
+            ("detector-id", "pii-v1"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(sent.detector_id.as_deref(), Some("pii-v1"));
+        assert_eq!(sent.model_name, None);
+        assert!(sent.traceparent.as_deref().unwrap().starts_with("00-4bf9"));
     }
 
     #[test]

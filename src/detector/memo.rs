@@ -83,6 +83,12 @@ impl FindingsMemo {
         rendered
     }
 
+    /// What the rules find in `text`, scanned now (the other protocols'
+    /// renderers use the findings themselves, not the native rendering).
+    pub(crate) fn scan(&self, text: &str) -> Vec<findings::Finding> {
+        findings::scan(text, self.rules)
+    }
+
     fn render(&self, content: &str) -> RenderedFindings {
         RenderedFindings::new(&findings::scan(content, self.rules))
     }

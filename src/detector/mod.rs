@@ -4,9 +4,10 @@
 //! number, ids from [`ids`]), parse, impose runtime control, plan its draws,
 //! act it out ([`act`]: wait, answer or fault) and record it. A wire
 //! protocol plugs into the pipeline as a [`Wire`](pipeline::Wire) — a
-//! request parser and a renderer; mockdet's own protocol is in [`native`]
-//! (bodies in `response` and `success`, findings in `findings`, remembered
-//! per content in `memo`).
+//! request parser and a renderer; the protocols, their endpoints and their
+//! error shapes are a table in [`protocols`] (mockdet's own bodies are
+//! written by `response` and `success`; findings come from `findings`,
+//! remembered per content in `memo`).
 //!
 //! Around it: `handlers` (health, capabilities, metrics, 404/405) and
 //! `admin` (runtime control), with the operations behind the admin API and
@@ -26,10 +27,10 @@ pub(crate) mod findings;
 mod handlers;
 mod ids;
 mod memo;
-mod native;
 pub(crate) mod ops;
 mod overrides;
 mod pipeline;
+pub(crate) mod protocols;
 mod request;
 mod response;
 mod series;
@@ -199,10 +200,19 @@ impl DetectorState {
 /// Builds the router of one detector. Its server calls it through
 /// [`DetectorService`], which also echoes the caller's ids on every answer.
 pub(crate) fn router(state: Arc<DetectorState>) -> Router {
-    Router::new()
-        .route("/detect", post(handlers::detect))
-        .route("/analyze", post(handlers::analyze))
-        .route("/detect/batch", post(handlers::batch))
+    let mut router = Router::new();
+    for (endpoint, path) in protocols::Endpoint::routed() {
+        router = router.route(
+            path,
+            post(move |state, request| handlers::detection(endpoint, state, request)),
+        );
+    }
+    router
+        .route(
+            "/supportedentities",
+            get(protocols::presidio::supported_entities),
+        )
+        .route("/recognizers", get(protocols::presidio::recognizers))
         .route("/health", get(handlers::health))
         .route("/metrics", get(handlers::metrics))
         .route("/", get(handlers::capabilities))

@@ -28,13 +28,15 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Collected};
 
-use super::act::{Endpoint, InFlight, Incoming, Note, act};
+use super::act::{InFlight, Incoming, Note, act};
 use super::conn::Arrival;
 use super::error::ApiError;
-use super::ids::RequestIds;
+use super::ids::{self, RequestIds};
 use super::overrides::{self, Requested};
+use super::protocols::Endpoint;
 use super::response::{AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
+use crate::profile::Protocol;
 use crate::sampling::{self, Imposed, Plan};
 
 /// The error code of a body that did not arrive within the read timeout.
@@ -62,16 +64,29 @@ pub(crate) trait Wire {
     /// The request as this protocol parsed it.
     type Parsed: Send + Sync;
 
-    /// The endpoint label (metrics, journal path).
+    /// The endpoint (metric label, journal path, and the protocol whose
+    /// error shape a refusal takes) before the body is parsed.
     fn endpoint(&self) -> Endpoint;
 
-    /// Refuses a request before its body is read (e.g. batching disabled).
-    fn admit(&self, _snapshot: &Snapshot) -> Result<(), ApiError> {
+    /// The endpoint once the body is parsed (`/analyze` serves two
+    /// protocols and only its body tells which).
+    fn label(&self, _parsed: &Self::Parsed) -> Endpoint {
+        self.endpoint()
+    }
+
+    /// Refuses a request before its body is read (batching disabled, a
+    /// required header missing, a wrong key).
+    fn admit(&self, _snapshot: &Snapshot, _parts: &Parts) -> Result<(), ApiError> {
         Ok(())
     }
 
     /// Parses the body; the error is the answer the client gets.
-    fn parse(&self, snapshot: &Snapshot, body: &[u8]) -> Result<Self::Parsed, ApiError>;
+    fn parse(
+        &self,
+        snapshot: &Snapshot,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<Self::Parsed, ApiError>;
 
     /// What the parsed request asks of the engine.
     fn work<'a>(&self, parsed: &'a Self::Parsed) -> Work<'a>;
@@ -163,7 +178,7 @@ async fn plan_and_act<W: Wire>(
         delay_ms: plan.delay.as_secs_f64() * 1000.0,
     };
     let note = Note {
-        endpoint: wire.endpoint(),
+        endpoint: wire.label(parsed),
         content_bytes: work.content_bytes,
         imposed_by: imposed.source,
     };
@@ -191,6 +206,7 @@ fn arrive(
         control: connection.map(|a| a.control.clone()),
         http1: parts.version <= axum::http::Version::HTTP_11,
         ids: RequestIds::from_headers(&parts.headers, || format!("{detector_id}-{seq}")),
+        headers: ids::kept_headers(&parts.headers),
     }
 }
 
@@ -206,11 +222,29 @@ where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    wire.admit(snapshot)?;
+    let protocol = wire.endpoint().protocol();
+    if !snapshot.behaviour.protocols.serves(protocol) && wire.endpoint() != Endpoint::Analyze {
+        return Err(not_served(snapshot, protocol));
+    }
+    wire.admit(snapshot, parts)?;
     let id = &snapshot.identity.detector_id;
     let limit = snapshot.behaviour.body_limit;
     let bytes = read_body(parts, body, limit, timeout, id).await?;
-    wire.parse(snapshot, &bytes)
+    wire.parse(snapshot, parts, &bytes)
+}
+
+/// The 404 of a protocol the profile leaves out of `protocols`.
+pub(crate) fn not_served(snapshot: &Snapshot, protocol: Protocol) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "protocol_not_served",
+        format!(
+            "detector `{}` does not serve the {protocol} protocol (its profile's `protocols` leaves it out)",
+            snapshot.identity.name
+        ),
+        &snapshot.identity.detector_id,
+    )
+    .in_protocol(protocol)
 }
 
 /// Step 3: what overrides this request — its `X-Mock-*` headers when
@@ -251,7 +285,7 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
     };
     let status = Some(e.status.as_u16());
     state.record(incoming, &note, "bad_request", None, status, None);
-    e.into_response()
+    e.or_protocol(endpoint.protocol()).into_response()
 }
 
 /// Step 6: `x-mock-seq` and the echoed ids.

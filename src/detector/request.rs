@@ -17,12 +17,13 @@ pub(crate) struct DetectRequest {
     pub(crate) metadata: Value,
 }
 
+/// A native request's fields as sent, before they are checked.
 #[derive(Deserialize)]
-struct RawRequest {
-    content: Option<Value>,
-    content_type: Option<String>,
+pub(crate) struct RawRequest {
+    pub(crate) content: Option<Value>,
+    pub(crate) content_type: Option<String>,
     #[serde(default)]
-    metadata: Option<Map<String, Value>>,
+    pub(crate) metadata: Option<Map<String, Value>>,
 }
 
 fn invalid(code: &'static str, message: &str) -> ItemError {
@@ -70,7 +71,8 @@ impl DetectRequest {
         Self::from_raw(raw).map_err(|e| unprocessable(e, detector))
     }
 
-    fn from_raw(raw: RawRequest) -> Result<Self, ItemError> {
+    /// Checks the fields of one request.
+    pub(crate) fn from_raw(raw: RawRequest) -> Result<Self, ItemError> {
         let metadata = Value::Object(raw.metadata.unwrap_or_default());
         let nested = metadata
             .get("content_features")

@@ -93,17 +93,6 @@ pub(crate) fn to_bytes<T: Serialize>(body: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(body).unwrap_or_default())
 }
 
-/// The body of an injected HTTP error.
-pub(crate) fn injected_error_body(id: &Identity, status: u16) -> Value {
-    json!({
-        "error": {
-            "code": "injected_fault",
-            "message": format!("mockdet injected HTTP {status} (profile `{}`)", id.name),
-        },
-        "detector": id.detector_id,
-    })
-}
-
 /// A 200 body that is valid JSON but lacks every required result field.
 pub(crate) fn schema_invalid_body(id: &Identity, request_id: &str) -> Value {
     json!({

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use prometheus::{Histogram, IntCounter};
 
-use super::act::Endpoint;
+use super::protocols::Endpoint;
 use crate::metrics::Metrics;
 use crate::profile::FaultKind;
 
@@ -21,12 +21,7 @@ const NOT_FAULTS: [&str; 2] = ["success", "bad_request"];
 /// How many outcome labels get a cached slot.
 const OUTCOMES: usize = NOT_FAULTS.len() + FaultKind::ALL.len();
 
-const ENDPOINTS: [Endpoint; 4] = [
-    Endpoint::Detect,
-    Endpoint::Analyze,
-    Endpoint::Batch,
-    Endpoint::Other,
-];
+const ENDPOINTS: [Endpoint; Endpoint::ALL.len()] = Endpoint::ALL;
 
 /// `requests_total` and `request_duration_seconds` for one label set.
 #[derive(Debug)]

@@ -1,10 +1,10 @@
 //! What a detector's server calls for each request.
 //!
-//! Detection requests (`POST /detect`, `POST /analyze`) — the traffic a
-//! load test sends — go straight to their handler: no route lookup, no
-//! boxed body, no layer futures, no request extension. Everything else goes
-//! through the detector's [`router`](super::router), which routes the same
-//! two requests to the same pipeline. Every answer, either way, echoes the
+//! Detection requests (a `POST` to any protocol's detection path) — the
+//! traffic a load test sends — go straight to their wire: no route lookup,
+//! no boxed body, no layer futures, no request extension. Everything else
+//! goes through the detector's [`router`](super::router), which routes the
+//! same requests to the same pipeline. Every answer, either way, echoes the
 //! caller's ids (see [`ids`](super::ids)).
 
 use std::convert::Infallible;
@@ -12,17 +12,14 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::Method;
 use axum::response::Response;
 use axum::{BoxError, Router};
 use tower::ServiceExt;
 
 use super::DetectorState;
-use super::act::Endpoint;
 use super::conn::Arrival;
 use super::ids;
-use super::native::Single;
-use super::pipeline;
+use super::protocols::{self, Endpoint};
 
 /// One detector as its server sees it: its state, for the direct path, and
 /// its router, for the rest.
@@ -81,15 +78,14 @@ impl DetectorService {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let route = match direct_endpoint(request.method(), request.uri().path()) {
+        let route = match Endpoint::for_post(request.method(), request.uri().path()) {
             Some(endpoint) => Route::Direct(self.state.clone(), endpoint),
             None => Route::Router(self.router.clone()),
         };
         async move {
             match route {
                 Route::Direct(state, endpoint) => {
-                    let wire = Single(endpoint);
-                    pipeline::run(&state, &wire, request, Some(&arrival)).await
+                    protocols::dispatch(&state, endpoint, request, Some(&arrival)).await
                 }
                 Route::Router(router) => {
                     let sent = ids::SentIds::of(request.headers());
@@ -109,43 +105,4 @@ impl DetectorService {
 enum Route {
     Direct(Arc<DetectorState>, Endpoint),
     Router(Router),
-}
-
-/// The detection endpoint a request goes straight to, if any.
-fn direct_endpoint(method: &Method, path: &str) -> Option<Endpoint> {
-    if method != Method::POST {
-        return None;
-    }
-    match path {
-        "/detect" => Some(Endpoint::Detect),
-        "/analyze" => Some(Endpoint::Analyze),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_posts_to_the_two_detection_paths_go_direct() {
-        assert_eq!(
-            direct_endpoint(&Method::POST, "/detect"),
-            Some(Endpoint::Detect)
-        );
-        assert_eq!(
-            direct_endpoint(&Method::POST, "/analyze"),
-            Some(Endpoint::Analyze)
-        );
-        for (method, path) in [
-            (Method::GET, "/detect"),
-            (Method::PUT, "/analyze"),
-            (Method::POST, "/detect/batch"),
-            (Method::POST, "/detect/"),
-            (Method::POST, "/health"),
-            (Method::POST, "/"),
-        ] {
-            assert_eq!(direct_endpoint(&method, path), None, "{method} {path}");
-        }
-    }
 }

@@ -17,6 +17,7 @@ mod error;
 mod fault;
 mod latency;
 mod load;
+mod protocol;
 
 pub use batch::{BatchLatency, BatchSpec};
 pub use control::{
@@ -27,6 +28,8 @@ pub use fault::{FaultKind, FaultSpec, HangEnd, MsRange};
 pub(crate) use latency::KNOT_NAMES;
 pub use latency::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};
 pub use load::BUILTIN_NAMES;
+pub(crate) use protocol::ProtocolSet;
+pub use protocol::{Protocol, ProtocolOptions};
 
 /// The longest delay mockdet acts out, in milliseconds: 24 hours. Every
 /// duration a profile, the admin API or a header sets — latency bounds,
@@ -84,6 +87,14 @@ pub struct DetectorProfile {
     /// Correlated failures: a two-state (Gilbert–Elliott) burst model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bursts: Option<BurstSpec>,
+    /// The wire protocols served (default: all of them); a request to one
+    /// left out gets a 404.
+    #[serde(default = "Protocol::all")]
+    pub protocols: Vec<Protocol>,
+    /// Settings some protocols read: OpenAI's and LiteLLM's flag threshold,
+    /// Azure's subscription key, Presidio's languages.
+    #[serde(default)]
+    pub protocol_options: ProtocolOptions,
     /// Honour the `X-Mock-Delay-Ms`, `X-Mock-Fault` and `X-Mock-Status`
     /// request headers (off by default; `--allow-overrides` turns it on).
     #[serde(default)]

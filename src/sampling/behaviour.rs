@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::profile::{
     BatchPolicy, BurstSpec, DetectorProfile, FaultMenu, FieldError, Outage, ProfileError,
+    ProtocolSet,
 };
 use crate::sampling::latency::Latency;
 
@@ -22,6 +23,7 @@ pub(crate) struct Behaviour {
     pub(crate) schedule: Vec<(Duration, Outage)>,
     pub(crate) bursts: Option<ReadyBursts>,
     pub(crate) allow_overrides: bool,
+    pub(crate) protocols: ProtocolSet,
 }
 
 impl DetectorProfile {
@@ -62,6 +64,11 @@ impl DetectorProfile {
             Some(spec) => Some(spec.ready().map_err(|e| invalid(e.field, e.reason))?),
             None => None,
         };
+        let protocols =
+            ProtocolSet::new(&self.protocols).map_err(|e| invalid(e.field, e.reason))?;
+        self.protocol_options
+            .check()
+            .map_err(|e| invalid(e.field, e.reason))?;
         Ok(Behaviour {
             latency,
             faults,
@@ -71,6 +78,7 @@ impl DetectorProfile {
             schedule,
             bursts,
             allow_overrides: self.allow_overrides,
+            protocols,
         })
     }
 

@@ -6,12 +6,14 @@
 use axum::body::Bytes;
 use axum::http::StatusCode;
 
-use super::Snapshot;
-use super::act::Endpoint;
-use super::error::ApiError;
-use super::pipeline::{Wire, Work};
-use super::request::{DetectRequest, ItemError, batch_items, decode_json};
-use super::response::{self, AnswerContext, Identity};
+use axum::http::request::Parts;
+
+use super::super::Snapshot;
+use super::super::error::ApiError;
+use super::super::pipeline::{Wire, Work};
+use super::super::request::{DetectRequest, ItemError, batch_items, decode_json};
+use super::super::response::{self, AnswerContext, Identity};
+use super::Endpoint;
 use crate::sampling::Plan;
 
 /// `/detect` or `/analyze`: one content, one result.
@@ -25,7 +27,12 @@ impl Wire for Single {
         self.0
     }
 
-    fn parse(&self, snapshot: &Snapshot, body: &[u8]) -> Result<DetectRequest, ApiError> {
+    fn parse(
+        &self,
+        snapshot: &Snapshot,
+        _: &Parts,
+        body: &[u8],
+    ) -> Result<DetectRequest, ApiError> {
         DetectRequest::from_body(body, &snapshot.identity.detector_id)
     }
 
@@ -62,7 +69,7 @@ impl Wire for Batch {
         Endpoint::Batch
     }
 
-    fn admit(&self, snapshot: &Snapshot) -> Result<(), ApiError> {
+    fn admit(&self, snapshot: &Snapshot, _: &Parts) -> Result<(), ApiError> {
         if snapshot.behaviour.batch.enabled {
             return Ok(());
         }
@@ -77,7 +84,12 @@ impl Wire for Batch {
         ))
     }
 
-    fn parse(&self, snapshot: &Snapshot, body: &[u8]) -> Result<Vec<ParsedItem>, ApiError> {
+    fn parse(
+        &self,
+        snapshot: &Snapshot,
+        _: &Parts,
+        body: &[u8],
+    ) -> Result<Vec<ParsedItem>, ApiError> {
         let id = &snapshot.identity.detector_id;
         let items = batch_items(decode_json(body, id)?, id)?;
         let max = snapshot.behaviour.batch.max_items;
