@@ -148,7 +148,7 @@ fn openai_type(status: StatusCode) -> &'static str {
     }
 }
 
-fn openai_code<'a>(status: StatusCode, code: &'a str) -> &'a str {
+fn openai_code(status: StatusCode, code: &str) -> &str {
     match status.as_u16() {
         401 => "invalid_api_key",
         429 => "rate_limit_exceeded",

@@ -201,10 +201,11 @@ impl PresidioRequest {
             .into_iter()
             .map(|(f, entity)| {
                 let (start, end) = (offsets.at(f.start), offsets.at(f.end));
-                let explanation = self
-                    .explain
-                    .then(|| explanation(f, entity))
-                    .unwrap_or(Value::Null);
+                let explanation = if self.explain {
+                    explanation(f, entity)
+                } else {
+                    Value::Null
+                };
                 // Keys in sorted order, as Presidio's `sort_keys=True` writes them.
                 json!({
                     "analysis_explanation": explanation,
@@ -287,7 +288,7 @@ pub(crate) async fn supported_entities(
     State(state): State<std::sync::Arc<DetectorState>>,
     uri: Uri,
 ) -> Response {
-    listing(&state, &uri, |snapshot| supported(snapshot))
+    listing(&state, &uri, supported)
 }
 
 /// `GET /recognizers`: the Presidio recognizers behind those entities.
