@@ -37,13 +37,19 @@ pub(crate) struct Shot {
     pub(crate) addr: SocketAddr,
     pub(crate) path: &'static str,
     pub(crate) body: Bytes,
+    /// Headers besides `host` and `content-type`.
+    pub(crate) headers: &'static [(&'static str, &'static str)],
 }
 
 impl Shot {
     fn request(&self) -> Result<hyper::Request<Full<Bytes>>, BenchError> {
-        hyper::Request::post(self.path)
+        let mut request = hyper::Request::post(self.path)
             .header(hyper::header::HOST, self.addr.to_string())
-            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        for (name, value) in self.headers {
+            request = request.header(*name, *value);
+        }
+        request
             .body(Full::new(self.body.clone()))
             .map_err(BenchError::Request)
     }

@@ -70,6 +70,9 @@ enum Case {
     Spawn,
     /// Zero-latency /detect at 64 connections: req/s.
     Throughput,
+    /// Each wire protocol at zero latency, 64 connections, a different
+    /// content on every request: req/s against the baseline.
+    Protocols,
     /// Fixed 200 ms at 1,000 connections: rate, overshoot, peak RSS.
     Timer,
     /// Each built-in profile, open loop: KS distance.
@@ -152,6 +155,7 @@ async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), BenchError> 
         tracing::info!(?case, "running");
         match case {
             Case::Throughput => cases::throughput::run(bench).await?,
+            Case::Protocols => cases::protocols::run(bench).await?,
             Case::Timer => cases::timer::run(bench).await?,
             Case::Memory => cases::memory::run(bench).await?,
             Case::Ks => cases::ks::run(bench).await?,

@@ -50,10 +50,25 @@ pub(crate) fn script(body: &str) -> String {
 /// with `placeholder` replaced by 1, 2, … `count`, formatted once in
 /// `init` so that each request costs wrk a table lookup.
 pub(crate) fn cycling_script(template: &str, placeholder: &str, count: usize) -> String {
+    cycling_script_with(template, placeholder, count, &[])
+}
+
+/// [`cycling_script`] with more request headers.
+pub(crate) fn cycling_script_with(
+    template: &str,
+    placeholder: &str,
+    count: usize,
+    headers: &[(&str, &str)],
+) -> String {
     let (template, placeholder) = (lua_string(template), lua_string(placeholder));
+    let headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("wrk.headers[{}] = {}\n", lua_string(name), lua_string(value)))
+        .collect();
     format!(
         "wrk.method = \"POST\"\n\
          wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         {headers}\
          local template = {template}\n\
          local placeholder = {placeholder}\n\
          local count = {count}\n\

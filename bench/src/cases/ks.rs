@@ -67,6 +67,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
             addr: server.addr(s.name)?,
             path: "/detect",
             body: body.clone(),
+            headers: &[],
         };
         let plan = s.plan;
         runs.spawn(async move { (i, open_loop(plan, shot).await) });

@@ -5,6 +5,7 @@
 pub(crate) mod hold;
 pub(crate) mod ks;
 pub(crate) mod memory;
+pub(crate) mod protocols;
 pub(crate) mod spawn;
 pub(crate) mod throughput;
 pub(crate) mod timer;

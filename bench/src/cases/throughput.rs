@@ -197,6 +197,7 @@ async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), Ben
         addr,
         path: "/detect",
         body: Bytes::from(detect_body()),
+        headers: &[],
     };
     let run = closed_loop(&plan, &shot).await?;
     Ok((run.rate(), run.errors))

@@ -103,6 +103,7 @@ async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, 
         addr: server.addr(listener)?,
         path: "/detect",
         body: Bytes::from(detect_body()),
+        headers: &[],
     };
     let meter = CpuMeter::start(&[server.pid(), std::process::id()]);
     let run = closed_loop(&plan, &shot).await;

@@ -227,6 +227,39 @@ mod tests {
         assert_eq!(AzureCategory::parse("selfharm"), None);
     }
 
+    /// The README's mapping table, row by row, is this table.
+    #[test]
+    fn the_readme_prints_this_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md beside Cargo.toml");
+        let code = |s: &str| format!("`{s}`");
+        for (category, subcategory, view) in TABLE {
+            let key = format!("{category}/{subcategory}");
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| {key} ")))
+                .unwrap_or_else(|| panic!("README has no mapping row for {key}"));
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            let openai = if view.openai.is_empty() {
+                "–".to_owned()
+            } else {
+                view.openai.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ")
+            };
+            let azure = view.azure.map_or("–".to_owned(), |a| code(a.as_str()));
+            let presidio = view.presidio.map_or("–".to_owned(), code);
+            let litellm = match view.litellm {
+                GuardrailAction::Allow => "–",
+                GuardrailAction::Mask => "mask",
+                GuardrailAction::Block => "block",
+            };
+            assert_eq!(
+                cells[1..],
+                [key.as_str(), &openai, &azure, &presidio, litellm],
+                "README row for {key}"
+            );
+        }
+    }
+
     #[test]
     fn presidio_lists_its_four_entities() {
         assert_eq!(

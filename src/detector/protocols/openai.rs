@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::super::Snapshot;
 use super::super::error::ApiError;
@@ -225,9 +225,24 @@ struct Moderation<'a> {
 #[derive(Serialize)]
 struct ModerationResult {
     flagged: bool,
-    categories: Map<String, Value>,
-    category_scores: Map<String, Value>,
-    category_applied_input_types: Map<String, Value>,
+    categories: PerCategory<bool>,
+    category_scores: PerCategory<f64>,
+    category_applied_input_types: PerCategory<&'static [&'static str]>,
+}
+
+/// One value per category, written as a JSON object keyed by
+/// [`CATEGORIES`] (no map of owned keys built per answer).
+struct PerCategory<T>([T; CATEGORIES.len()]);
+
+impl<T: Serialize> Serialize for PerCategory<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(CATEGORIES.len()))?;
+        for (category, value) in CATEGORIES.iter().zip(&self.0) {
+            map.serialize_entry(category, value)?;
+        }
+        map.end()
+    }
 }
 
 /// The result for one input.
@@ -242,30 +257,25 @@ fn moderate(id: &Identity, input: &Input, threshold: f64) -> ModerationResult {
             }
         }
     }
-    let mut result = ModerationResult {
-        flagged: false,
-        categories: Map::new(),
-        category_scores: Map::new(),
-        category_applied_input_types: Map::new(),
+    let types: &'static [&'static str] = match (input.has_text, input.has_image) {
+        (true, true) => &["text", "image"],
+        (true, false) => &["text"],
+        (false, true) => &["image"],
+        (false, false) => &[],
     };
-    for (category, score) in CATEGORIES.iter().zip(scores) {
-        let flagged = score >= threshold;
-        result.flagged |= flagged;
-        let key = (*category).to_owned();
-        result.categories.insert(key.clone(), Value::Bool(flagged));
-        result
-            .category_scores
-            .insert(key.clone(), Value::from(score));
-        let mut types = Vec::new();
-        if input.has_text {
-            types.push(Value::from("text"));
-        }
-        if input.has_image && IMAGE_CATEGORIES.contains(category) {
-            types.push(Value::from("image"));
-        }
-        result
-            .category_applied_input_types
-            .insert(key, Value::Array(types));
+    let flags = scores.map(|score| score >= threshold);
+    ModerationResult {
+        flagged: flags.contains(&true),
+        categories: PerCategory(flags),
+        category_scores: PerCategory(scores),
+        category_applied_input_types: PerCategory(std::array::from_fn(|i| {
+            if IMAGE_CATEGORIES.contains(&CATEGORIES[i]) {
+                types
+            } else if input.has_text {
+                &["text"][..]
+            } else {
+                &[][..]
+            }
+        })),
     }
-    result
 }

@@ -123,7 +123,9 @@ impl PresidioRequest {
         }
         let entities = match raw.entities {
             None | Some(Value::Null) => None,
-            Some(value) => Some(strings(value, "entities", id)?),
+            // Presidio looks for every entity when the list is empty
+            // (`all_fields = not entities`).
+            Some(value) => Some(strings(value, "entities", id)?).filter(|list| !list.is_empty()),
         };
         let score_threshold = match raw.score_threshold {
             None | Some(Value::Null) => 0.0,
