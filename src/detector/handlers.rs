@@ -71,6 +71,7 @@ pub(crate) async fn capabilities(State(state): State<Arc<DetectorState>>) -> Res
         "content_types": id.content_types,
         "batch": snapshot.behaviour.batch.enabled,
         "max_batch_items": snapshot.behaviour.batch.max_items,
+        "protocols": snapshot.profile.protocols,
         "mockdet_version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()

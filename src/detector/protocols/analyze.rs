@@ -3,7 +3,8 @@
 //! (`{text, language, …}`). One rule tells them apart, from the body:
 //!
 //! - it has `content` → mockdet's protocol;
-//! - else it has `text` → Presidio;
+//! - else it has `text` or `language` (Presidio's required fields, even
+//!   `null`) → Presidio;
 //! - else 422 `unknown_body`, naming both.
 //!
 //! A profile that serves only one of the two reads every `/analyze` body as
@@ -39,7 +40,9 @@ struct RawAnalyze {
     content_type: Option<String>,
     #[serde(default)]
     metadata: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "present")]
     text: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     language: Option<Value>,
     entities: Option<Value>,
     score_threshold: Option<Value>,
@@ -93,10 +96,10 @@ impl Wire for Analyze {
             bad_json(&e, id).in_protocol(shape)
         })?;
         let is_native = if native && presidio {
-            match (&raw.content, &raw.text) {
-                (Some(_), _) => true,
-                (None, Some(_)) => false,
-                (None, None) => return Err(neither(id)),
+            match (&raw.content, &raw.text, &raw.language) {
+                (Some(_), ..) => true,
+                (None, Some(_), _) | (None, _, Some(_)) => false,
+                (None, None, None) => return Err(neither(id)),
             }
         } else {
             native
@@ -149,6 +152,11 @@ impl Wire for Analyze {
             AnalyzeBody::Presidio(req) => req.render(id),
         }
     }
+}
+
+/// A field that is present, `null` included (an absent one stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(de).map(Some)
 }
 
 /// 400 for bytes that are not JSON, 422 for JSON of another shape (as the

@@ -163,13 +163,20 @@ fn decide(texts: &[String], found: &[Vec<Finding>], threshold: f64) -> Decision 
         .iter()
         .zip(found)
         .map(|(text, findings)| {
-            let mut out = text.clone();
-            // From the last span back, so earlier offsets stay valid.
             let mut spans: Vec<&Finding> = findings.iter().filter(masks).collect();
-            spans.sort_by_key(|f| std::cmp::Reverse(f.start));
+            spans.sort_by_key(|f| f.start);
+            let mut out = String::with_capacity(text.len());
+            let mut copied = 0;
             for f in spans {
-                out.replace_range(f.start..f.end, &f.text);
+                // A span overlapping one already masked is masked with it.
+                if f.start < copied {
+                    continue;
+                }
+                out.push_str(&text[copied..f.start]);
+                out.push_str(&f.text);
+                copied = f.end;
             }
+            out.push_str(&text[copied..]);
             out
         })
         .collect();

@@ -243,7 +243,11 @@ mod tests {
             let openai = if view.openai.is_empty() {
                 "–".to_owned()
             } else {
-                view.openai.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ")
+                view.openai
+                    .iter()
+                    .map(|c| code(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let azure = view.azure.map_or("–".to_owned(), |a| code(a.as_str()));
             let presidio = view.presidio.map_or("–".to_owned(), code);
