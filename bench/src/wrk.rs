@@ -63,7 +63,13 @@ pub(crate) fn cycling_script_with(
     let (template, placeholder) = (lua_string(template), lua_string(placeholder));
     let headers: String = headers
         .iter()
-        .map(|(name, value)| format!("wrk.headers[{}] = {}\n", lua_string(name), lua_string(value)))
+        .map(|(name, value)| {
+            format!(
+                "wrk.headers[{}] = {}\n",
+                lua_string(name),
+                lua_string(value)
+            )
+        })
         .collect();
     format!(
         "wrk.method = \"POST\"\n\

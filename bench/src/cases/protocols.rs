@@ -65,7 +65,9 @@ fn loads() -> Vec<Load> {
             key: "openai",
             label: "OpenAI /v1/moderations",
             path: "/v1/moderations",
-            template: json(serde_json::json!({"input": content, "model": "omni-moderation-latest"})),
+            template: json(
+                serde_json::json!({"input": content, "model": "omni-moderation-latest"}),
+            ),
             headers: &[],
         },
         Load {
