@@ -14,7 +14,6 @@
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::super::Snapshot;
@@ -80,6 +79,13 @@ fn invalid(message: impl Into<String>, id: &str) -> ApiError {
         .in_protocol(Protocol::Openai)
 }
 
+/// A moderation request's fields, as sent (others are ignored).
+#[derive(serde::Deserialize)]
+struct RawRequest {
+    input: Option<Value>,
+    model: Option<Value>,
+}
+
 /// `POST /v1/moderations`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Moderations;
@@ -98,21 +104,18 @@ impl Wire for Moderations {
         body: &[u8],
     ) -> Result<ModerationRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
+        let body: RawRequest = serde_json::from_slice(body).map_err(|e| {
             invalid(
                 format!("We could not parse the JSON body of your request: {e}"),
                 id,
             )
         })?;
-        let Value::Object(mut body) = value else {
-            return Err(invalid("the body must be a JSON object", id));
-        };
-        let model = match body.remove("model") {
+        let model = match body.model {
             None | Some(Value::Null) => DEFAULT_MODEL.to_owned(),
             Some(Value::String(model)) => model,
             Some(_) => return Err(invalid("'model' must be a string", id)),
         };
-        let inputs = match body.remove("input") {
+        let inputs = match body.input {
             Some(input) => inputs(input, id)?,
             None => return Err(invalid("'input' is a required property", id)),
         };
@@ -138,17 +141,13 @@ impl Wire for Moderations {
         _: &Plan,
         ctx: &AnswerContext<'_>,
     ) -> Bytes {
-        let results: Vec<ModerationResult> = parsed
+        let results: Vec<Moderated> = parsed
             .inputs
             .iter()
             .map(|input| moderate(id, input, parsed.threshold))
             .collect();
-        let body = Moderation {
-            id: format!("modr-{}-{}", id.detector_id, ctx.seq),
-            model: &parsed.model,
-            results,
-        };
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        let answer_id = format!("modr-{}-{}", id.detector_id, ctx.seq);
+        Bytes::from(answer(&answer_id, &parsed.model, &results))
     }
 }
 
@@ -215,38 +214,85 @@ fn parts(items: &[Value], id: &str) -> Result<Vec<Input>, ApiError> {
     Ok(vec![input])
 }
 
-#[derive(Serialize)]
-struct Moderation<'a> {
-    id: String,
-    model: &'a str,
-    results: Vec<ModerationResult>,
-}
-
-#[derive(Serialize)]
-struct ModerationResult {
-    flagged: bool,
-    categories: PerCategory<bool>,
-    category_scores: PerCategory<f64>,
-    category_applied_input_types: PerCategory<&'static [&'static str]>,
-}
-
-/// One value per category, written as a JSON object keyed by
-/// [`CATEGORIES`] (no map of owned keys built per answer).
-struct PerCategory<T>([T; CATEGORIES.len()]);
-
-impl<T: Serialize> Serialize for PerCategory<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(CATEGORIES.len()))?;
-        for (category, value) in CATEGORIES.iter().zip(&self.0) {
-            map.serialize_entry(category, value)?;
+/// The whole answer: `{"id", "model", "results": [...]}`.
+fn answer(id: &str, model: &str, results: &[Moderated]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + 1536 * results.len());
+    out.extend_from_slice(b"{\"id\":");
+    let _ = serde_json::to_writer(&mut out, id);
+    out.extend_from_slice(b",\"model\":");
+    let _ = serde_json::to_writer(&mut out, model);
+    out.extend_from_slice(b",\"results\":[");
+    for (i, result) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        map.end()
+        result.write(&mut out);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// One input's scores, and what kinds of input it had.
+#[derive(Debug)]
+struct Moderated {
+    scores: [f64; CATEGORIES.len()],
+    threshold: f64,
+    has_text: bool,
+    has_image: bool,
+}
+
+impl Moderated {
+    /// `{"flagged", "categories", "category_scores",
+    /// "category_applied_input_types"}`. The category names need no
+    /// escaping, so they are copied as they are; numbers go through
+    /// serde_json.
+    fn write(&self, out: &mut Vec<u8>) {
+        let flags = self.scores.map(|score| score >= self.threshold);
+        out.extend_from_slice(b"{\"flagged\":");
+        out.extend_from_slice(if flags.contains(&true) {
+            b"true"
+        } else {
+            b"false"
+        });
+        out.extend_from_slice(b",\"categories\":");
+        per_category(out, |out, i| {
+            out.extend_from_slice(if flags[i] { b"true" } else { b"false" });
+        });
+        out.extend_from_slice(b",\"category_scores\":");
+        per_category(out, |out, i| {
+            let _ = serde_json::to_writer(&mut *out, &self.scores[i]);
+        });
+        out.extend_from_slice(b",\"category_applied_input_types\":");
+        per_category(out, |out, i| {
+            let image = self.has_image && IMAGE_CATEGORIES.contains(&CATEGORIES[i]);
+            out.extend_from_slice(match (self.has_text, image) {
+                (true, true) => b"[\"text\",\"image\"]",
+                (true, false) => b"[\"text\"]",
+                (false, true) => b"[\"image\"]",
+                (false, false) => b"[]",
+            });
+        });
+        out.push(b'}');
     }
 }
 
-/// The result for one input.
-fn moderate(id: &Identity, input: &Input, threshold: f64) -> ModerationResult {
+/// `{"harassment":…,"harassment/threatening":…,…}`, each value written by `value`.
+fn per_category(out: &mut Vec<u8>, value: impl Fn(&mut Vec<u8>, usize)) {
+    out.push(b'{');
+    for (i, category) in CATEGORIES.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(category.as_bytes());
+        out.extend_from_slice(b"\":");
+        value(out, i);
+    }
+    out.push(b'}');
+}
+
+/// The scores of one input.
+fn moderate(id: &Identity, input: &Input, threshold: f64) -> Moderated {
     let mut scores = [CLEAN_SCORE; CATEGORIES.len()];
     if input.has_text {
         for finding in id.findings.scan(&input.text) {
@@ -257,25 +303,54 @@ fn moderate(id: &Identity, input: &Input, threshold: f64) -> ModerationResult {
             }
         }
     }
-    let types: &'static [&'static str] = match (input.has_text, input.has_image) {
-        (true, true) => &["text", "image"],
-        (true, false) => &["text"],
-        (false, true) => &["image"],
-        (false, false) => &[],
-    };
-    let flags = scores.map(|score| score >= threshold);
-    ModerationResult {
-        flagged: flags.contains(&true),
-        categories: PerCategory(flags),
-        category_scores: PerCategory(scores),
-        category_applied_input_types: PerCategory(std::array::from_fn(|i| {
-            if IMAGE_CATEGORIES.contains(&CATEGORIES[i]) {
-                types
-            } else if input.has_text {
-                &["text"][..]
-            } else {
-                &[][..]
-            }
-        })),
+    Moderated {
+        scores,
+        threshold,
+        has_text: input.has_text,
+        has_image: input.has_image,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_result_is_the_json_it_should_be() {
+        let mut scores = [CLEAN_SCORE; CATEGORIES.len()];
+        scores[11] = 0.75; // violence
+        let result = Moderated {
+            scores,
+            threshold: 0.5,
+            has_text: true,
+            has_image: true,
+        };
+        let body = answer("modr-\"1\"", "omni-moderation-latest", &[result]);
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["id"], "modr-\"1\"");
+        let result = &value["results"][0];
+        assert_eq!(result["flagged"], true);
+        assert_eq!(result["categories"]["violence"], true);
+        assert_eq!(result["categories"]["hate"], false);
+        assert_eq!(result["category_scores"]["violence"], 0.75);
+        assert_eq!(result["category_scores"]["hate"], CLEAN_SCORE);
+        assert_eq!(
+            result["category_applied_input_types"]["violence"],
+            json!(["text", "image"])
+        );
+        assert_eq!(
+            result["category_applied_input_types"]["hate"],
+            json!(["text"])
+        );
+        for map in [
+            "categories",
+            "category_scores",
+            "category_applied_input_types",
+        ] {
+            let keys: Vec<&String> = result[map].as_object().unwrap().keys().collect();
+            assert_eq!(keys, CATEGORIES, "{map}");
+        }
     }
 }
