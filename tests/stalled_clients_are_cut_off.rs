@@ -110,3 +110,49 @@ async fn a_body_that_stops_arriving_gets_a_json_408() {
     assert_eq!(journal.last().and_then(|e| e.status), Some(408));
     assert_eq!(timeouts(&fleet, "body").await, 1.0);
 }
+
+#[tokio::test]
+async fn a_profile_sets_its_own_read_timeout() {
+    // The fleet's default stays 120 s; the profile's 300 ms wins.
+    let mut profile = DetectorProfile::builtin("success").expect("builtin");
+    profile.latency = mockdet::profile::LatencySpec::fixed(0.0);
+    profile.limits.read_timeout_ms = Some(READ_TIMEOUT.as_secs_f64() * 1000.0);
+    let fleet = Fleet::builder()
+        .profile(profile)
+        .seed(1)
+        .start()
+        .await
+        .expect("fleet starts");
+    let mut stream = connect(&fleet).await;
+    stream
+        .write_all(
+            b"POST /v1/moderations HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+              content-length: 100\r\n\r\n{\"input\":",
+        )
+        .await
+        .expect("writes");
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Refused in the protocol's own error shape.
+    assert!(answer.contains("\"invalid_request_error\""), "{answer}");
+    let mut idle = connect(&fleet).await;
+    idle.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("writes");
+    let answer = read_until_closed(&mut idle).await;
+    assert!(answer.is_empty(), "{answer}");
+    assert_eq!(timeouts(&fleet, "headers").await, 1.0);
+
+    // After a live change of the profile, new connections get its timeout.
+    let handle = fleet.detector("success");
+    let mut changed = handle.profile();
+    changed.limits.read_timeout_ms = Some(150.0);
+    handle.set_profile(changed).expect("valid profile");
+    let mut stalled = connect(&fleet).await;
+    stalled
+        .write_all(b"GET /health HTTP/1.1\r\n")
+        .await
+        .expect("writes");
+    read_until_closed(&mut stalled).await;
+    assert_eq!(timeouts(&fleet, "headers").await, 2.0);
+}

@@ -118,8 +118,8 @@ pub(crate) struct DetectorState {
     series: series::Series,
     in_flight: IntGauge,
     pub(crate) admin: AdminAccess,
-    /// How long a request's body may take to arrive.
-    pub(crate) read_timeout: std::time::Duration,
+    /// The read timeout of a profile that sets none (the fleet's).
+    default_read_timeout: std::time::Duration,
 }
 
 impl DetectorState {
@@ -148,14 +148,29 @@ impl DetectorState {
             metrics,
             series: series::Series::default(),
             admin,
-            read_timeout: DEFAULT_READ_TIMEOUT,
+            default_read_timeout: DEFAULT_READ_TIMEOUT,
         })
     }
 
-    /// Sets how long a request's body may take to arrive (default 120 s).
+    /// Sets the read timeout of a profile that sets none (default 120 s).
     pub(crate) fn with_read_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.read_timeout = timeout;
+        self.default_read_timeout = timeout;
         self
+    }
+
+    /// How long a client may take over a request's headers or its body, as
+    /// the current profile says: its `limits.read_timeout_ms`, else the
+    /// fleet's setting.
+    pub(crate) fn read_timeout(&self) -> std::time::Duration {
+        self.read_timeout_of(&self.current())
+    }
+
+    /// [`read_timeout`](Self::read_timeout) under `snapshot`.
+    pub(crate) fn read_timeout_of(&self, snapshot: &Snapshot) -> std::time::Duration {
+        snapshot
+            .behaviour
+            .read_timeout
+            .unwrap_or(self.default_read_timeout)
     }
 
     /// Counts a client cut off for stalling in `phase` (`headers`, which

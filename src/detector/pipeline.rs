@@ -117,7 +117,14 @@ where
     let snapshot = state.current();
     let mut incoming = arrive(state, &parts, arrival, &snapshot.identity.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
-    let parsed = match parse(wire, &snapshot, &parts, (body, state.read_timeout)).await {
+    let parsed = match parse(
+        wire,
+        &snapshot,
+        &parts,
+        (body, state.read_timeout_of(&snapshot)),
+    )
+    .await
+    {
         Ok(parsed) => parsed,
         Err(error) => {
             if error.code == BODY_TIMEOUT {

@@ -59,7 +59,7 @@ impl DetectorService {
     /// How long a client may take over a request's headers (and an idle
     /// keep-alive connection wait for the next request) or its body.
     pub(crate) fn read_timeout(&self) -> std::time::Duration {
-        self.state.read_timeout
+        self.state.read_timeout()
     }
 
     /// Counts a connection hyper closed because its request head did not

@@ -56,10 +56,11 @@ pub(crate) async fn serve(
     // hyper starts this timer whenever it waits for a request head — on a
     // fresh connection and between keep-alive requests — so it bounds both
     // slow headers (slowloris) and idle connections.
+    let mut read_timeout = service.read_timeout();
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(service.read_timeout());
+        .header_read_timeout(read_timeout);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut spare = Spare::reserve();
@@ -73,6 +74,12 @@ pub(crate) async fn serve(
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // A live profile change may set another read timeout;
+                    // new connections get it.
+                    if service.read_timeout() != read_timeout {
+                        read_timeout = service.read_timeout();
+                        builder.http1().header_read_timeout(read_timeout);
+                    }
                     let task = connection(stream, service.clone(), &builder, &graceful);
                     connections.spawn(task);
                 }

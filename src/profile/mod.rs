@@ -124,6 +124,14 @@ pub struct LimitsSpec {
     pub body_bytes: usize,
     /// How many requests the journal keeps (`GET /admin/requests`).
     pub journal_size: usize,
+    /// How long a client may take to send a request's headers or its body,
+    /// and an idle keep-alive connection stays open, in milliseconds. Unset,
+    /// the fleet's setting applies (`--read-timeout`,
+    /// [`FleetBuilder::read_timeout`](crate::FleetBuilder::read_timeout);
+    /// 120 s by default). Deliberate hangs and slow bodies are the
+    /// detector's, not the client's, and are not cut by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_timeout_ms: Option<f64>,
 }
 
 impl Default for LimitsSpec {
@@ -131,6 +139,23 @@ impl Default for LimitsSpec {
         Self {
             body_bytes: 1024 * 1024,
             journal_size: 10_000,
+            read_timeout_ms: None,
+        }
+    }
+}
+
+impl LimitsSpec {
+    /// `read_timeout_ms` checked: finite, positive, at most [`MAX_MS`].
+    pub(crate) fn read_timeout(&self) -> Result<Option<std::time::Duration>, FieldError> {
+        match self.read_timeout_ms {
+            None => Ok(None),
+            Some(ms) if ms.is_finite() && ms > 0.0 && ms <= MAX_MS => {
+                Ok(Some(std::time::Duration::from_secs_f64(ms / 1000.0)))
+            }
+            Some(ms) => Err(FieldError::new(
+                "limits.read_timeout_ms",
+                format!("{ms} is not a duration in (0, {MAX_MS}] ms"),
+            )),
         }
     }
 }
@@ -198,6 +223,20 @@ mod tests {
         profile.detector_id = " ".into();
         let err = profile.validate().unwrap_err().to_string();
         assert!(err.contains("detector_id"), "{err}");
+    }
+
+    #[test]
+    fn a_read_timeout_must_be_a_positive_duration_within_a_day() {
+        let mut limits = LimitsSpec::default();
+        assert_eq!(limits.read_timeout(), Ok(None));
+        limits.read_timeout_ms = Some(250.0);
+        let want = Some(std::time::Duration::from_millis(250));
+        assert_eq!(limits.read_timeout(), Ok(want));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, MAX_MS * 2.0] {
+            limits.read_timeout_ms = Some(bad);
+            let error = limits.read_timeout().unwrap_err();
+            assert_eq!(error.field, "limits.read_timeout_ms", "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub(crate) struct Behaviour {
     pub(crate) bursts: Option<ReadyBursts>,
     pub(crate) allow_overrides: bool,
     pub(crate) protocols: ProtocolSet,
+    /// The profile's `limits.read_timeout_ms`, if set.
+    pub(crate) read_timeout: Option<Duration>,
 }
 
 impl DetectorProfile {
@@ -64,6 +66,10 @@ impl DetectorProfile {
             Some(spec) => Some(spec.ready().map_err(|e| invalid(e.field, e.reason))?),
             None => None,
         };
+        let read_timeout = self
+            .limits
+            .read_timeout()
+            .map_err(|e| invalid(e.field, e.reason))?;
         let protocols =
             ProtocolSet::new(&self.protocols).map_err(|e| invalid(e.field, e.reason))?;
         self.protocol_options
@@ -79,6 +85,7 @@ impl DetectorProfile {
             bursts,
             allow_overrides: self.allow_overrides,
             protocols,
+            read_timeout,
         })
     }
 
