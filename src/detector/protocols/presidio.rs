@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::super::error::ApiError;
@@ -164,23 +164,20 @@ impl PresidioRequest {
 
     /// The 200 body.
     pub(crate) fn render(&self, id: &Identity) -> Bytes {
-        let results: Vec<Value> = self
+        let results: Vec<Vec<PresidioResult>> = self
             .texts
             .iter()
-            .map(|text| Value::Array(self.results(id, text)))
+            .map(|text| self.results(id, text))
             .collect();
         let body = if self.batch {
-            Value::Array(results)
+            serde_json::to_vec(&results)
         } else {
-            results
-                .into_iter()
-                .next()
-                .unwrap_or(Value::Array(Vec::new()))
+            serde_json::to_vec(results.first().map_or(&[][..], Vec::as_slice))
         };
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        Bytes::from(body.unwrap_or_default())
     }
 
-    fn results(&self, id: &Identity, text: &str) -> Vec<Value> {
+    fn results(&self, id: &Identity, text: &str) -> Vec<PresidioResult> {
         let mut offsets = CharOffsets::new(text);
         let mut found: Vec<(&Finding, &str)> = Vec::new();
         let scanned = id.findings.scan(text);
@@ -208,17 +205,27 @@ impl PresidioRequest {
                 } else {
                     Value::Null
                 };
-                // Keys in sorted order, as Presidio's `sort_keys=True` writes them.
-                json!({
-                    "analysis_explanation": explanation,
-                    "end": end,
-                    "entity_type": entity,
-                    "score": f.confidence,
-                    "start": start,
-                })
+                PresidioResult {
+                    analysis_explanation: explanation,
+                    end,
+                    entity_type: entity,
+                    score: f.confidence,
+                    start,
+                }
             })
             .collect()
     }
+}
+
+/// One result, its fields in sorted order as Presidio's `sort_keys=True`
+/// writes them.
+#[derive(Debug, Serialize)]
+struct PresidioResult {
+    analysis_explanation: Value,
+    end: usize,
+    entity_type: &'static str,
+    score: f64,
+    start: usize,
 }
 
 /// What `return_decision_process` adds (keys sorted).
