@@ -8,9 +8,11 @@
 #     (Debian packages) for the packaging tests, and wrk (Debian) for the
 #     benchmark's smoke test;
 #   - the official OpenAI, Azure AI Content Safety and LiteLLM Python clients
-#     (scripts/clients-setup.sh: PyPI, pinned in tests/clients/requirements.txt,
-#     into a venv under $XDG_CACHE_HOME or ~/.cache: mockdet/clients), which
-#     tests/official_clients_parse_our_answers.rs runs against the detectors.
+#     and schemathesis (scripts/clients-setup.sh: PyPI, pinned in
+#     tests/clients/requirements.txt, into a venv under $XDG_CACHE_HOME or
+#     ~/.cache: mockdet/clients), which tests/official_clients_parse_our_answers.rs
+#     and cli/tests/the_http_contract_survives_schemathesis.rs run against the
+#     detectors and the reference orchestrator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -37,6 +37,7 @@
 //! | findings | `detector/findings/`, remembered per content in `detector/memo.rs` |
 //! | fleet, fixture | [`Fleet`], [`FleetBuilder`] (`fleet/`) |
 //! | metrics | `metrics.rs`; per-request series in `detector/series.rs` |
+//! | the HTTP contract as OpenAPI 3.1 (`openapi` feature) | `detector/openapi/`; the detection endpoints' rows in `detector/protocols/contract.rs` |
 //!
 //! # A fixture in your tests
 //!
@@ -54,6 +55,9 @@
 mod control;
 mod detector;
 mod fleet;
+// Entry points for the cargo-fuzz targets in fuzz/; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 pub mod profile;
 mod sampling;

@@ -2,6 +2,7 @@
 //! above its own.
 //!
 //! ```text
+//! 5  fuzzing     hidden entry points for the fuzz targets in fuzz/
 //! 4  fleet       bind, serve, drain; builder, handle
 //! 3  detector    engine, handlers, renderers, findings
 //! 2  control     outages, next-N, scripts, bursts, journal
@@ -31,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("control", 2),
     ("detector", 3),
     ("fleet", 4),
+    ("fuzzing", 5),
 ];
 
 /// Modules that may import nothing from the crate but themselves.

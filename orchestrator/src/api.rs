@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::{self, ApiError};
 use super::handlers;
+use super::openapi;
 use super::state::AppState;
 use super::v1;
 
@@ -35,6 +36,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/api/v1/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::serve))
         .merge(guarded)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

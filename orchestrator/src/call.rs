@@ -18,7 +18,7 @@ use super::result::{self, DetectorResult};
 use super::settings::Target;
 
 /// How a detector's part of a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum CallStatus {
     /// A valid result.
@@ -47,7 +47,8 @@ impl CallStatus {
 }
 
 /// One entry of `detector_results`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct CallReport {
     pub(crate) detector: String,
     pub(crate) status: CallStatus,

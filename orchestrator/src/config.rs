@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::Settings;
 
 /// A content type the orchestrator accepts and routes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ContentType {
     /// Plain text.

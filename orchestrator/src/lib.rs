@@ -56,6 +56,7 @@ mod health;
 mod jobs;
 mod limiter;
 mod metrics;
+mod openapi;
 mod request;
 mod result;
 mod server;

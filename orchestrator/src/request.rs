@@ -45,7 +45,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 }
 
 /// `sync` (answer when done or at the SLA budget) or `async` (202 + job).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Mode {
     Sync,
@@ -66,7 +66,7 @@ pub(crate) struct OrchestrateRequest {
     pub(crate) required_detectors: Option<Vec<String>>,
 }
 
-const PRIORITIES: [&str; 3] = ["normal", "high", "critical"];
+pub(crate) const PRIORITIES: [&str; 3] = ["normal", "high", "critical"];
 
 /// Validates one request body; `header_tenant` is `X-Tenant-ID`, used when
 /// the body has no `tenant_id`.

@@ -25,9 +25,9 @@ use super::state::AppState;
 /// Longest `timeout_seconds` a client may ask for.
 const MAX_TIMEOUT_S: f64 = 300.0;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-enum V1Mode {
+pub(crate) enum V1Mode {
     #[default]
     Standard,
     Fast,
@@ -35,18 +35,28 @@ enum V1Mode {
     Comprehensive,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/orchestrate`: a strict body (unknown fields are refused).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "V1OrchestrateRequest")]
 #[serde(deny_unknown_fields)]
-struct V1Body {
+pub(crate) struct V1Body {
+    /// Not blank; at most `orchestration.max_content_length` bytes.
+    #[schemars(extend("pattern" = "\\S"))]
     content: String,
+    /// The detectors to call, by name or id.
+    #[schemars(length(min = 1))]
     detector_types: Vec<String>,
     #[serde(default)]
     processing_mode: V1Mode,
     #[serde(default)]
     policy_bundle: Option<String>,
+    /// Call at most this many of them.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     max_detectors: Option<usize>,
+    /// The budget of this request, in seconds (default: the SLA budget).
     #[serde(default)]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = MAX_TIMEOUT_S))]
     timeout_seconds: Option<f64>,
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One journaled request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct JournalEntry {
     /// The request's sequence number on this detector.
     pub seq: u64,

@@ -48,6 +48,7 @@ struct RunningScript {
 
 /// Where a running script is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ScriptStatus {
     /// Index of the current phase.
     pub phase: usize,

@@ -134,6 +134,9 @@ async fn body<T: DeserializeOwned>(state: &DetectorState, request: Request) -> R
     let id = state.current().identity.detector_id.clone();
     let timeout = state.read_timeout();
     let bytes = pipeline::read_body(&parts, body, ADMIN_BODY_LIMIT, timeout, &id).await?;
+    if super::request::is_array(&bytes) {
+        return Err(bad(state, "invalid_body", super::request::NOT_AN_OBJECT));
+    }
     serde_json::from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
 }
 
@@ -190,7 +193,7 @@ async fn patch_profile(
 /// same): RFC 7386 is these fifteen lines, and the crate would add itself and
 /// `jsonptr` to what every fixture user compiles, for RFC 6902 support the
 /// admin API does not offer.
-fn merge_patch(target: &mut Value, patch: Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: Value) {
     match patch {
         Value::Object(fields) => {
             if !target.is_object() {

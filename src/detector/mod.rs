@@ -27,6 +27,8 @@ pub(crate) mod findings;
 mod handlers;
 mod ids;
 mod memo;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub(crate) mod ops;
 mod overrides;
 mod pipeline;
@@ -55,6 +57,8 @@ use crate::sampling::Behaviour;
 use crate::sampling::rng::SeedKey;
 
 pub(crate) use admin::AdminAccess;
+pub(crate) use admin::merge_patch;
+pub(crate) use overrides::read as read_overrides;
 pub(crate) use response::Identity;
 pub(crate) use service::DetectorService;
 
@@ -222,6 +226,8 @@ pub(crate) fn router(state: Arc<DetectorState>) -> Router {
             post(move |state, request| handlers::detection(endpoint, state, request)),
         );
     }
+    #[cfg(feature = "openapi")]
+    let router = router.route("/openapi.json", get(openapi::serve));
     router
         .route(
             "/supportedentities",

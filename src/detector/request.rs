@@ -19,9 +19,22 @@ pub(crate) struct DetectRequest {
 
 /// A native request's fields as sent, before they are checked.
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "DetectRequest")
+)]
 pub(crate) struct RawRequest {
+    /// The text to examine (not empty).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(required, with = "String", length(min = 1))
+    )]
     pub(crate) content: Option<Value>,
+    /// `text` (the default), `code`, `document`, …; also read from
+    /// `metadata.content_features.content_type`.
     pub(crate) content_type: Option<String>,
+    /// Anything; `correlation_id` and `content_features.content_type` are read.
     #[serde(default)]
     pub(crate) metadata: Option<Map<String, Value>>,
 }
@@ -56,6 +69,10 @@ impl DetectRequest {
     /// Parses one request straight from its body: 400 for bytes that are
     /// not JSON, 422 for JSON of the wrong shape or content.
     pub(crate) fn from_body(bytes: &[u8], detector: &str) -> Result<Self, ApiError> {
+        if is_array(bytes) {
+            let error = invalid("invalid_request", NOT_AN_OBJECT);
+            return Err(unprocessable(error, detector));
+        }
         let raw: RawRequest = serde_json::from_slice(bytes).map_err(|e| {
             if e.classify() == serde_json::error::Category::Data {
                 unprocessable(invalid("invalid_request", &e.to_string()), detector)
@@ -112,6 +129,17 @@ impl DetectRequest {
     pub(crate) fn body_correlation_id(&self) -> Option<&str> {
         self.metadata.get("correlation_id").and_then(Value::as_str)
     }
+}
+
+/// Why an array is refused where a request object is expected.
+pub(crate) const NOT_AN_OBJECT: &str = "the body must be a JSON object, not an array";
+
+/// Whether `body` is a JSON array. serde's derived `Deserialize` also reads
+/// a struct from an array, field by field in order (`["hi", "text", null]`
+/// would pass for a request); every body mockdet reads is an object, as the
+/// real services require, so the parsers refuse an array first.
+pub(crate) fn is_array(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 /// Decodes a body as JSON, or the 400 a client sees.
@@ -201,6 +229,17 @@ mod tests {
         assert_eq!(
             code(json!({"content": "x", "metadata": 5})),
             "invalid_request"
+        );
+    }
+
+    #[test]
+    fn an_array_is_no_request_even_of_the_right_length() {
+        assert!(is_array(b" \n[\"x\", \"text\", null]"));
+        assert!(!is_array(b"{\"content\": \"x\"}") && !is_array(b"") && !is_array(b"\"[\""));
+        let refused = DetectRequest::from_body(br#"["x", "text", null]"#, "d").unwrap_err();
+        assert_eq!(
+            (refused.status.as_u16(), refused.code),
+            (422, "invalid_request")
         );
     }
 

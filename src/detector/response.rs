@@ -113,12 +113,25 @@ pub(crate) fn malformed_body(id: &Identity) -> String {
 
 /// One item of a batch answer, in request order.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub(crate) enum BatchItem {
     /// A success body plus `"status": "success"`, already written.
-    Success(Box<RawValue>),
+    Success(
+        #[cfg_attr(
+            feature = "openapi",
+            schemars(with = "super::openapi::models::BatchItemSuccess")
+        )]
+        Box<RawValue>,
+    ),
     /// The seed's error shape.
-    Error(Value),
+    Error(
+        #[cfg_attr(
+            feature = "openapi",
+            schemars(with = "super::openapi::models::BatchItemError")
+        )]
+        Value,
+    ),
 }
 
 /// One successful batch item: the success body plus `"status": "success"`,
@@ -161,6 +174,11 @@ pub(crate) fn batch_item_error(id: &Identity, request_id: &str, error: &ItemErro
 
 /// The batch envelope, in the seed's shape.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "BatchAnswer", deny_unknown_fields)
+)]
 pub(crate) struct BatchBody<'a> {
     detector: &'a str,
     batch_size: usize,

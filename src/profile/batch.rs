@@ -7,6 +7,7 @@ use super::FieldError;
 
 /// How the latency of a batch grows with its item count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BatchLatency {
     /// One latency draw for the whole batch plus `per_item_ms` per item:
@@ -20,6 +21,7 @@ pub enum BatchLatency {
 
 /// The `[batch]` table of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchSpec {
     /// Whether `/detect/batch` is served; when false it answers 400.

@@ -11,6 +11,7 @@ use super::{FaultSpec, FieldError, LatencySpec};
 
 /// How a detector misbehaves during an outage window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutageMode {
     /// Answer `status` (default 503) at once, and `/health` answers 503.
@@ -49,6 +50,7 @@ impl OutageMode {
 
 /// An outage window starting now (`POST /admin/outage`, [`DetectorHandle::outage`](crate::DetectorHandle::outage)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
     /// How the detector misbehaves.
@@ -170,6 +172,7 @@ impl Outage {
 
 /// A fault forced on the next `count` requests (`POST /admin/next`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NextFaults {
     /// How many requests.
@@ -180,6 +183,7 @@ pub struct NextFaults {
 
 /// What one script phase changes, as long as it runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhaseOverrides {
     /// A fault menu replacing the profile's (e.g. 100 % 503).
@@ -192,6 +196,7 @@ pub struct PhaseOverrides {
 
 /// One phase of a fault script.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     /// How long the phase lasts, in milliseconds.
@@ -203,6 +208,7 @@ pub struct Phase {
 
 /// A phased fault script (`POST /admin/script`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Script {
     /// The phases, in order.
@@ -215,6 +221,7 @@ pub struct Script {
 /// A scheduled outage window in a profile, relative to when the detector
 /// started: `{ at = "30s", for = "90s", mode = "unavailable" }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledOutage {
     /// When the window opens after boot, e.g. `"30s"` or `"1500ms"`.
@@ -239,6 +246,7 @@ pub struct ScheduledOutage {
 /// state (the profile's faults) and a bad one (this menu), so failures come
 /// in runs the way real incidents do. The mean bad run is `1 / exit` requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BurstSpec {
     /// Chance per request of going from good to bad.

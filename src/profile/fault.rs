@@ -13,6 +13,7 @@ use super::FieldError;
 
 /// The kinds of fault a detector can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// Answer an HTTP error status (after the sampled latency).
@@ -65,6 +66,7 @@ impl fmt::Display for FaultKind {
 
 /// How a hang ends once its hold time is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HangEnd {
     /// Close the connection without any response (a client sees EOF).
@@ -76,6 +78,7 @@ pub enum HangEnd {
 
 /// A duration in milliseconds: one value, or `[lo, hi]` drawn uniformly.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum MsRange {
     /// Exactly this many milliseconds.
@@ -125,6 +128,7 @@ impl MsRange {
 
 /// One entry of a profile's fault menu, as written in the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// Which fault.

@@ -13,6 +13,7 @@ pub(crate) const KNOT_NAMES: [&str; 6] = ["p0", "p50", "p90", "p99", "p999", "p1
 
 /// Which latency model a [`LatencySpec`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LatencyKind {
     /// Always the same latency: `ms`.
@@ -83,6 +84,7 @@ impl fmt::Display for LatencyKind {
 /// The optional slow tail of a [`LatencySpec`]: with `probability` the draw is
 /// multiplied by a factor uniform in `multiplier = [lo, hi]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlowTailSpec {
     /// Probability in `[0, 1]` that a request falls in the slow tail.
@@ -99,6 +101,7 @@ pub struct SlowTailSpec {
 /// update syntax start from [`LatencySpec::bare`], not from `Default` (whose
 /// `ms = 0` does not apply to other models).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LatencySpec {
     /// The model; decides which of the fields below apply.

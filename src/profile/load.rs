@@ -90,6 +90,11 @@ impl DetectorProfile {
     pub fn from_toml_str(text: &str) -> Result<Self, ProfileError> {
         load(text, Format::Toml, "inline profile")
     }
+
+    /// Parses profile text directly (YAML), as a `.yaml` file would be.
+    pub(crate) fn from_yaml_str(text: &str) -> Result<Self, ProfileError> {
+        load(text, Format::Yaml, "inline profile")
+    }
 }
 
 /// How deeply `[` and `{` may nest in a YAML profile (real ones need 3).

@@ -50,6 +50,7 @@ use serde::{Deserialize, Serialize};
 /// the binary; [`DetectorProfile::builtin`] loads one, and
 /// [`DetectorProfile::from_path`] loads a TOML or YAML file of your own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DetectorProfile {
     /// Short name used on the command line, in URLs maps and metric labels.
@@ -118,6 +119,7 @@ impl PartialEq for Origin {
 
 /// Input limits of one detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSpec {
     /// Largest accepted request body in bytes; larger bodies get 413.

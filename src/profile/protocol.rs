@@ -8,6 +8,7 @@ use super::FieldError;
 /// A detector wire protocol. Every detector serves all of them on its own
 /// port unless its profile narrows `protocols`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// mockdet's own: `POST /detect`, `/analyze` (with `content`), `/detect/batch`.
@@ -67,6 +68,7 @@ impl std::fmt::Display for Protocol {
 
 /// Settings that only some protocols read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ProtocolOptions {
     /// A score at or above this flags: OpenAI's `flagged` and per-category

@@ -54,6 +54,7 @@ pub const CLEAN_CONFIDENCE: f64 = 0.95;
 
 /// How severe a finding is; ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth noting (e.g. negative sentiment).
@@ -80,6 +81,11 @@ impl Severity {
 
 /// One rule match in the content.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(deny_unknown_fields)
+)]
 pub struct Finding {
     /// Broad class: `pii`, `secret`, `injection`, `toxicity`, `violence`, `sentiment`.
     pub category: &'static str,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::pipeline::{Wire, Work};
+use super::super::request::{NOT_AN_OBJECT, is_array};
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping::{self, AzureCategory};
@@ -42,11 +43,21 @@ fn invalid(message: impl Into<String>, id: &str) -> ApiError {
     refused(StatusCode::BAD_REQUEST, "invalid_request", message, id)
 }
 
+/// An analyze-text request, as sent.
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "AzureAnalyzeTextRequest")
+)]
 #[serde(rename_all = "camelCase")]
-struct RawRequest {
+pub(super) struct RawRequest {
+    /// At most 10,000 characters.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = MAX_CHARS)))]
     text: String,
+    /// The categories to analyse (default: all four).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(schema_with = "categories_schema"))]
     categories: Option<Vec<String>>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -54,8 +65,21 @@ struct RawRequest {
     #[serde(default)]
     #[allow(dead_code)]
     halt_on_blocklist_hit: Option<bool>,
+    /// `FourSeverityLevels` (0, 2, 4, 6; the default) or `EightSeverityLevels` (0–7).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(schema_with = "output_type_schema"))]
     output_type: Option<String>,
+}
+
+#[cfg(feature = "openapi")]
+fn categories_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = AzureCategory::ALL.iter().map(|c| c.as_str()).collect();
+    schemars::json_schema!({"type": ["array", "null"], "items": {"enum": names}})
+}
+
+#[cfg(feature = "openapi")]
+fn output_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"enum": ["FourSeverityLevels", "EightSeverityLevels", null]})
 }
 
 /// A parsed analyze-text request.
@@ -114,6 +138,12 @@ impl Wire for AnalyzeText {
         body: &[u8],
     ) -> Result<AnalyzeTextRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
+        if is_array(body) {
+            return Err(invalid(
+                format!("The request body is invalid: {NOT_AN_OBJECT}"),
+                id,
+            ));
+        }
         let raw: RawRequest = serde_json::from_slice(body)
             .map_err(|e| invalid(format!("The request body is invalid: {e}"), id))?;
         if raw.text.is_empty() {
@@ -206,15 +236,37 @@ impl Wire for AnalyzeText {
     }
 }
 
+/// The answer: one analysis per category asked for, in Azure's order.
 #[derive(Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "AzureAnalyzeTextResult", deny_unknown_fields)
+)]
 #[serde(rename_all = "camelCase")]
-struct AnalyzeTextResult {
+pub(super) struct AnalyzeTextResult {
+    /// Always empty: mockdet keeps no blocklists.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 0)))]
     blocklists_match: Vec<serde_json::Value>,
     categories_analysis: Vec<CategoryAnalysis>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "AzureCategoryAnalysis", deny_unknown_fields)
+)]
 struct CategoryAnalysis {
+    #[cfg_attr(feature = "openapi", schemars(schema_with = "category_schema"))]
     category: &'static str,
+    /// 0, 2, 4 or 6; 0–7 with `EightSeverityLevels`.
+    #[cfg_attr(feature = "openapi", schemars(range(max = 7)))]
     severity: u8,
+}
+
+#[cfg(feature = "openapi")]
+fn category_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = AzureCategory::ALL.iter().map(|c| c.as_str()).collect();
+    schemars::json_schema!({"enum": names})
 }

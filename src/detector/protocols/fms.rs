@@ -28,6 +28,7 @@ use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::ids::DETECTOR_ID;
 use super::super::pipeline::{Wire, Work};
+use super::super::request::{NOT_AN_OBJECT, is_array};
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::spans::CharOffsets;
@@ -59,6 +60,9 @@ fn decode<'a, T: Deserialize<'a>>(body: &'a [u8], id: &str) -> Result<T, ApiErro
             id,
         )
     };
+    if is_array(body) {
+        return Err(invalid(NOT_AN_OBJECT, id));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -98,7 +102,12 @@ fn require_detector_id(snapshot: &Snapshot, parts: &Parts) -> Result<(), ApiErro
 
 /// One detection with its span (`/api/v1/text/contents`).
 #[derive(Debug, Serialize)]
-struct SpanDetection<'a> {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsSpanDetection")
+)]
+pub(super) struct SpanDetection<'a> {
     start: usize,
     end: usize,
     text: &'a str,
@@ -109,14 +118,25 @@ struct SpanDetection<'a> {
 
 /// One detection of a whole text (generation, chat, context).
 #[derive(Debug, Serialize)]
-struct Detection {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsDetection")
+)]
+pub(super) struct Detection {
     detection: &'static str,
     detection_type: &'static str,
     score: f64,
 }
 
+/// `POST /api/v1/text/contents`.
 #[derive(Deserialize)]
-struct ContentsRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsContentsRequest")
+)]
+pub(super) struct ContentsRequest {
     contents: Vec<String>,
     #[serde(default)]
     detector_params: Map<String, Value>,
@@ -198,8 +218,14 @@ fn kept(found: &[Finding], threshold: f64) -> impl Iterator<Item = &Finding> {
     found.iter().filter(move |f| f.confidence >= threshold)
 }
 
+/// `POST /api/v1/text/generation`: the generated text is analysed.
 #[derive(Deserialize)]
-struct GenerationRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsGenerationRequest")
+)]
+pub(super) struct GenerationRequest {
     #[allow(dead_code)]
     prompt: String,
     generated_text: String,
@@ -207,8 +233,16 @@ struct GenerationRequest {
     detector_params: Map<String, Value>,
 }
 
+/// `POST /api/v1/text/chat`: the messages' text is analysed.
 #[derive(Deserialize)]
-struct ChatRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsChatRequest")
+)]
+pub(super) struct ChatRequest {
+    /// Chat messages; a `content` string, or content parts with `text`, is read.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     messages: Vec<Map<String, Value>>,
     #[allow(dead_code)]
     #[serde(default)]
@@ -217,9 +251,16 @@ struct ChatRequest {
     detector_params: Map<String, Value>,
 }
 
+/// `POST /api/v1/text/context/doc`: the content is analysed.
 #[derive(Deserialize)]
-struct ContextRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "FmsContextDocRequest")
+)]
+pub(super) struct ContextRequest {
     content: String,
+    #[cfg_attr(feature = "openapi", schemars(schema_with = "context_type_schema"))]
     context_type: String,
     #[allow(dead_code)]
     context: Vec<String>,
@@ -229,6 +270,11 @@ struct ContextRequest {
 
 /// The `context_type`s accepted: the spec's and what the orchestrator sends.
 const CONTEXT_TYPES: [&str; 4] = ["docs", "document", "url", "chunks"];
+
+#[cfg(feature = "openapi")]
+fn context_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "enum": CONTEXT_TYPES})
+}
 
 /// A parsed whole-text request: the text analysed and the threshold.
 #[derive(Debug)]

@@ -22,6 +22,7 @@ use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::pipeline::{Wire, Work};
+use super::super::request::{NOT_AN_OBJECT, is_array};
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping::{self, GuardrailAction};
@@ -38,11 +39,23 @@ fn invalid(message: impl Into<String>, id: &str) -> ApiError {
     .in_protocol(Protocol::Litellm)
 }
 
+/// A guardrail request's fields, as sent (others are ignored).
 #[derive(Deserialize)]
-struct RawRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "GuardrailRequest")
+)]
+pub(super) struct RawRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(required, extend("enum" = ["request", "response"]), with = "String")
+    )]
     input_type: Option<String>,
+    /// The texts to check (none: nothing to do).
     #[serde(default)]
     texts: Option<Vec<String>>,
+    /// `threshold` (a number) overrides the profile's `flag_threshold`.
     #[serde(default)]
     additional_provider_specific_params: Option<serde_json::Map<String, Value>>,
 }
@@ -72,6 +85,12 @@ impl Wire for Guardrail {
         body: &[u8],
     ) -> Result<GuardrailRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
+        if is_array(body) {
+            return Err(invalid(
+                format!("the body is not a guardrail request: {NOT_AN_OBJECT}"),
+                id,
+            ));
+        }
         let raw: RawRequest = serde_json::from_slice(body)
             .map_err(|e| invalid(format!("the body is not a guardrail request: {e}"), id))?;
         match raw.input_type.as_deref() {
@@ -122,8 +141,18 @@ impl Wire for Guardrail {
     }
 }
 
+/// The answer.
 #[derive(Debug, Serialize, PartialEq)]
-struct Decision {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "GuardrailDecision", deny_unknown_fields)
+)]
+pub(super) struct Decision {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(extend("enum" = ["BLOCKED", "GUARDRAIL_INTERVENED", "NONE"]))
+    )]
     action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     blocked_reason: Option<String>,

@@ -19,12 +19,14 @@
 
 mod analyze;
 mod azure;
+#[cfg(feature = "openapi")]
+pub(crate) mod contract;
 pub(crate) mod errors;
 mod fms;
 mod litellm;
 pub(crate) mod mapping;
 pub(crate) mod native;
-mod openai;
+pub(crate) mod openai;
 pub(crate) mod presidio;
 mod spans;
 

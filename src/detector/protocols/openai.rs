@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::pipeline::{Wire, Work};
+use super::super::request::{NOT_AN_OBJECT, is_array};
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping;
@@ -81,9 +82,47 @@ fn invalid(message: impl Into<String>, id: &str) -> ApiError {
 
 /// A moderation request's fields, as sent (others are ignored).
 #[derive(serde::Deserialize)]
-struct RawRequest {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ModerationRequest")
+)]
+pub(super) struct RawRequest {
+    /// A string, a list of strings, or a list of content parts.
+    #[cfg_attr(feature = "openapi", schemars(required, schema_with = "input_schema"))]
     input: Option<Value>,
+    /// Reported back; `omni-moderation-latest` when left out.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     model: Option<Value>,
+}
+
+/// What [`inputs`] accepts.
+#[cfg(feature = "openapi")]
+fn input_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let text = serde_json::json!({
+        "type": "object",
+        "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+        "required": ["type", "text"],
+    });
+    let image = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "type": {"const": "image_url"},
+            "image_url": {
+                "type": "object",
+                "properties": {"url": {"type": "string"}},
+                "required": ["url"],
+            },
+        },
+        "required": ["type", "image_url"],
+    });
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            {"type": "array", "items": {"oneOf": [text, image]}, "minItems": 1},
+        ]
+    })
 }
 
 /// `POST /v1/moderations`.
@@ -104,6 +143,12 @@ impl Wire for Moderations {
         body: &[u8],
     ) -> Result<ModerationRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
+        if is_array(body) {
+            return Err(invalid(
+                format!("We could not parse the JSON body of your request: {NOT_AN_OBJECT}"),
+                id,
+            ));
+        }
         let body: RawRequest = serde_json::from_slice(body).map_err(|e| {
             invalid(
                 format!("We could not parse the JSON body of your request: {e}"),

@@ -53,14 +53,42 @@ pub(crate) struct PresidioRequest {
 
 /// The Presidio fields of an `/analyze` body, as sent.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PresidioAnalyzeRequest")
+)]
 pub(crate) struct RawPresidio {
+    /// A text, or a list of texts (answered with a list of lists).
+    #[cfg_attr(feature = "openapi", schemars(required, schema_with = "text_schema"))]
     pub(crate) text: Option<Value>,
+    /// One of the profile's `protocol_options.languages` (default `en`).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(required, with = "String", length(min = 1))
+    )]
     pub(crate) language: Option<Value>,
+    /// The entity types wanted (default, or empty: all).
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<Vec<String>>"))]
     pub(crate) entities: Option<Value>,
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<f64>"))]
     pub(crate) score_threshold: Option<Value>,
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub(crate) correlation_id: Option<Value>,
+    /// Fill in `analysis_explanation`.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     pub(crate) return_decision_process: Option<Value>,
+    /// Matched texts to leave out.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<Vec<String>>"))]
     pub(crate) allow_list: Option<Value>,
+}
+
+#[cfg(feature = "openapi")]
+fn text_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    ]})
 }
 
 /// A Presidio refusal: always 400 (see the module docs).
@@ -220,7 +248,14 @@ impl PresidioRequest {
 /// One result, its fields in sorted order as Presidio's `sort_keys=True`
 /// writes them.
 #[derive(Debug, Serialize)]
-struct PresidioResult {
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(deny_unknown_fields)
+)]
+pub(super) struct PresidioResult {
+    /// `null` unless `return_decision_process` asked for it.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<Map<String, Value>>"))]
     analysis_explanation: Value,
     end: usize,
     entity_type: &'static str,

@@ -1,0 +1,10 @@
+//! A profile file in TOML: load, validate, draw.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        mockdet::fuzzing::profile_toml(text);
+    }
+});
