@@ -111,9 +111,7 @@ fn load(text: &str, format: Format, origin: &str) -> Result<DetectorProfile, Pro
         Format::Yaml => {
             // The YAML parser refuses deep nesting too, but only after work
             // quadratic in the depth (38 s for 100,000 levels).
-            if let Some(line) = yaml_nesting_past(text, MAX_YAML_NESTING) {
-                let deep =
-                    format!("line {line}: `[`/`{{` nested more than {MAX_YAML_NESTING} deep");
+            if let Some(deep) = yaml_too_deep(text) {
                 return Err(parse(deep));
             }
             serde_yaml::from_str(text).map_err(|e| parse(e.to_string()))?
@@ -136,6 +134,27 @@ fn load(text: &str, format: Format, origin: &str) -> Result<DetectorProfile, Pro
     // (or by `validate`); errors then name this origin.
     profile.origin = Origin(Some(origin.to_owned()));
     Ok(profile)
+}
+
+/// Most `[` and `{` a YAML profile may hold, wherever they are (real
+/// profiles hold a few dozen).
+const MAX_YAML_BRACKETS: usize = 512;
+
+/// Why `text` is refused before the YAML parser sees it, if it is.
+fn yaml_too_deep(text: &str) -> Option<String> {
+    if let Some(line) = yaml_nesting_past(text, MAX_YAML_NESTING) {
+        return Some(format!(
+            "line {line}: `[`/`{{` nested more than {MAX_YAML_NESTING} deep"
+        ));
+    }
+    // The scan above reads quotes and comments by rule of thumb, which a
+    // crafted file fools: in `[a'b, [[[...` the apostrophe opens no string,
+    // yet the scan skips the rest of the line (23 s for 100,000 levels).
+    // The parser's work is at most its tokens times the depth, and the depth
+    // at most the number of brackets: this bound holds whatever the quoting.
+    let brackets = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    (brackets > MAX_YAML_BRACKETS)
+        .then(|| format!("more than {MAX_YAML_BRACKETS} `[`/`{{`: write long lists in block style"))
 }
 
 /// The line where flow collections first nest deeper than `limit`, if they
@@ -237,6 +256,19 @@ mod tests {
         assert_eq!(yaml_nesting_past(&deep, 64), Some(1));
         let fine = "a: [1, {b: [2]}]\nc: \"[[[[[[\"\n# [[[[[[[[\n";
         assert_eq!(yaml_nesting_past(fine, 3), None);
+    }
+
+    #[test]
+    fn deep_nesting_that_fools_the_quote_scan_is_refused_too() {
+        // A quote or `#` inside a word starts no string or comment in YAML,
+        // but the scan takes it for one and skips the rest of the line.
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        for fooled in ["x: [a'b, ", "x: [a\"b, ", "x: [a#b, "] {
+            let text = format!("{fooled}{deep}]\n");
+            assert!(yaml_too_deep(&text).is_some(), "{fooled}");
+        }
+        let flow = "f: [{a: [1, 2]}, {b: {c: 3}}]\n".repeat(100);
+        assert_eq!(yaml_too_deep(&flow), None);
     }
 
     #[test]
