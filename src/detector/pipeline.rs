@@ -36,7 +36,7 @@ use super::overrides::{self, Requested};
 use super::protocols::Endpoint;
 use super::response::{AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
-use crate::profile::Protocol;
+use crate::profile::{Protocol, ProtocolSet};
 use crate::sampling::{self, Imposed, Plan};
 
 /// The error code of a body that did not arrive within the read timeout.
@@ -72,6 +72,12 @@ pub(crate) trait Wire {
     /// protocols and only its body tells which).
     fn label(&self, _parsed: &Self::Parsed) -> Endpoint {
         self.endpoint()
+    }
+
+    /// Whether a detector serving `protocols` serves this endpoint (its
+    /// endpoint's protocol, unless the wire serves several).
+    fn served(&self, protocols: ProtocolSet) -> bool {
+        protocols.serves(self.endpoint().protocol())
     }
 
     /// Refuses a request before its body is read (batching disabled, a
@@ -229,9 +235,8 @@ where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let protocol = wire.endpoint().protocol();
-    if !snapshot.behaviour.protocols.serves(protocol) && wire.endpoint() != Endpoint::Analyze {
-        return Err(not_served(snapshot, protocol));
+    if !wire.served(snapshot.behaviour.protocols) {
+        return Err(not_served(snapshot, wire.endpoint().protocol()));
     }
     wire.admit(snapshot, parts)?;
     let id = &snapshot.identity.detector_id;

@@ -23,7 +23,7 @@ use super::super::request::{DetectRequest, NOT_AN_OBJECT, RawRequest, is_array, 
 use super::super::response::{self, AnswerContext, Identity};
 use super::Endpoint;
 use super::presidio::{PresidioRequest, RawPresidio};
-use crate::profile::Protocol;
+use crate::profile::{Protocol, ProtocolSet};
 use crate::sampling::Plan;
 
 /// An `/analyze` body, once the rule has said which protocol it is.
@@ -69,15 +69,8 @@ impl Wire for Analyze {
         }
     }
 
-    fn admit(&self, snapshot: &Snapshot, _: &Parts) -> Result<(), ApiError> {
-        let protocols = snapshot.behaviour.protocols;
-        if protocols.serves(Protocol::Native) || protocols.serves(Protocol::Presidio) {
-            return Ok(());
-        }
-        Err(super::super::pipeline::not_served(
-            snapshot,
-            Protocol::Native,
-        ))
+    fn served(&self, protocols: ProtocolSet) -> bool {
+        protocols.serves(Protocol::Native) || protocols.serves(Protocol::Presidio)
     }
 
     fn parse(&self, snapshot: &Snapshot, _: &Parts, body: &[u8]) -> Result<AnalyzeBody, ApiError> {
