@@ -64,10 +64,7 @@ fn pairs(expected: [(&str, u64); 4]) -> Vec<(String, u64)> {
 /// Whether `/metrics` counts a request on `endpoint`.
 async fn counted(base: &str, endpoint: &str) -> bool {
     let metrics = get_text(&client(), &format!("{base}/metrics")).await;
-    let label = format!("endpoint=\"{endpoint}\"");
-    metrics
-        .lines()
-        .any(|l| l.starts_with("mockdet_requests_total{") && l.contains(&label))
+    common::requests_counted(&metrics, endpoint, None) > 0
 }
 
 #[tokio::test]

@@ -537,17 +537,7 @@ async fn the_journal_and_metrics_see_fms_requests() {
     assert_eq!(journal[2].detector_id_header, None);
 
     let metrics = common::get_text(&client, &format!("{url}/metrics")).await;
-    let count = |endpoint: &str| -> u64 {
-        metrics
-            .lines()
-            .filter(|l| {
-                l.starts_with("mockdet_requests_total{")
-                    && l.contains(&format!("endpoint=\"{endpoint}\""))
-                    && l.contains("outcome=\"success\"")
-            })
-            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
-            .sum()
-    };
+    let count = |endpoint: &str| common::requests_counted(&metrics, endpoint, Some("success"));
     assert_eq!(count("fms_contents"), 2, "{metrics}");
     assert_eq!(count("fms_chat"), 1, "{metrics}");
     assert_eq!(count("detect"), 0, "{metrics}");

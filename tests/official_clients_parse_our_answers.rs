@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::clients::{clients_python, loopback_only};
 use common::fleet_of;
 use mockdet::profile::{FaultKind, FaultSpec};
 use mockdet::{DetectorHandle, DetectorProfile, Fleet};
@@ -28,19 +29,6 @@ use tokio::process::Command;
 /// How long one phase may take: LiteLLM alone takes seconds to import, and
 /// the retry phases wait out a one-second `Retry-After`.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The Python that has the clients.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("MOCKDET_CLIENTS_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .expect("HOME or an absolute XDG_CACHE_HOME is set");
-    cache.join("mockdet/clients/bin/python")
-}
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -80,7 +68,7 @@ fn http_error(status: u16) -> FaultSpec {
 /// Runs `script` for one `phase` against `url` and returns its JSON summary
 /// line; panics, with the script's output, if it fails or overruns.
 async fn run_phase(script: &str, url: &str, phase: &str) -> Value {
-    let python = python();
+    let python = clients_python();
     assert!(
         python.is_file(),
         "no Python with the official client SDKs at {}: run scripts/test.sh, which installs \
@@ -95,23 +83,11 @@ async fn run_phase(script: &str, url: &str, phase: &str) -> Value {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // Loopback only, straight to the detector.
-        .env("NO_PROXY", "*")
-        .env("no_proxy", "*")
-        .env("PYTHONUNBUFFERED", "1");
-    for name in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "OPENAI_BASE_URL",
-        "GENERIC_GUARDRAIL_API_BASE",
-    ] {
+        .kill_on_drop(true);
+    // Loopback only, straight to the detector, whatever the SDKs' own
+    // settings in the environment say.
+    loopback_only(command.as_std_mut());
+    for name in ["OPENAI_BASE_URL", "GENERIC_GUARDRAIL_API_BASE"] {
         command.env_remove(name);
     }
     let mut child = command

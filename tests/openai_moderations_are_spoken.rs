@@ -151,14 +151,8 @@ async fn a_string_gets_one_complete_result_and_clean_text_is_not_flagged() {
     assert_eq!(journal[0].path, "/v1/moderations");
     assert_eq!(journal[0].status, Some(200));
     let metrics = get_text(&client(), &format!("{base}/metrics")).await;
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("mockdet_requests_total{")
-                && l.contains("endpoint=\"openai_moderations\"")
-                && l.ends_with(" 1")),
-        "{metrics}"
-    );
+    let counted = common::requests_counted(&metrics, "openai_moderations", None);
+    assert_eq!(counted, 1, "{metrics}");
     fleet.shutdown().await;
 }
 

@@ -440,17 +440,7 @@ async fn the_journal_and_metrics_see_presidio_requests() {
     assert_eq!(journal[1].correlation_id, None);
 
     let metrics = get_text(&client, &format!("{url}/metrics")).await;
-    let count = |endpoint: &str| -> u64 {
-        metrics
-            .lines()
-            .filter(|l| {
-                l.starts_with("mockdet_requests_total{")
-                    && l.contains(&format!("endpoint=\"{endpoint}\""))
-                    && l.contains("outcome=\"success\"")
-            })
-            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
-            .sum()
-    };
+    let count = |endpoint: &str| common::requests_counted(&metrics, endpoint, Some("success"));
     assert_eq!(count("presidio_analyze"), 1, "{metrics}");
     assert_eq!(count("analyze"), 1, "{metrics}");
     fleet.shutdown().await;

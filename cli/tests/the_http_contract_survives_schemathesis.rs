@@ -25,6 +25,7 @@ use serde_json::Value;
 mod common;
 
 use common::Running;
+use common::clients::{clients_python, loopback_only};
 use common::wait::exit_within;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
@@ -42,17 +43,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
 /// The schemathesis of the clients venv (beside the Python the official
 /// clients test uses; `MOCKDET_CLIENTS_PYTHON` names another).
 fn schemathesis() -> PathBuf {
-    let python = std::env::var_os("MOCKDET_CLIENTS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .expect("HOME or an absolute XDG_CACHE_HOME is set");
-            cache.join("mockdet/clients/bin/python")
-        });
-    let found = python.with_file_name("schemathesis");
+    let found = clients_python().with_file_name("schemathesis");
     assert!(
         found.is_file(),
         "no schemathesis at {}: run scripts/test.sh, which installs tests/clients/requirements.txt \
@@ -146,22 +137,9 @@ fn fuzz(scratch: &Scratch, name: &str, url: &str, config: &Path, filters: &[&str
         .args(filters)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Loopback only, straight to the servers.
-        .env("NO_PROXY", "*")
-        .env("no_proxy", "*")
-        .env("PYTHONUNBUFFERED", "1");
-    for proxy in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "PYTHONPATH",
-    ] {
-        command.env_remove(proxy);
-    }
+        .stderr(Stdio::piped());
+    // Loopback only, straight to the servers.
+    loopback_only(&mut command);
     let started = Instant::now();
     let mut child = command.spawn().expect("schemathesis starts");
     let output = output_within(&mut child, RUN_LIMIT);

@@ -1,6 +1,7 @@
 //! Helpers shared by the black-box tests.
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod wait;
 
 use std::io::{BufRead, BufReader};
@@ -133,4 +134,20 @@ pub fn spawn_ready(command: &mut Command) -> Running {
         .expect("a ready line within 10 s");
     let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
     Running { child, ready }
+}
+
+/// The requests `/metrics` text counts on `endpoint` (with `outcome`, or
+/// any), summed over its `mockdet_requests_total` series.
+pub fn requests_counted(metrics: &str, endpoint: &str, outcome: Option<&str>) -> u64 {
+    let endpoint = format!("endpoint=\"{endpoint}\"");
+    let outcome = outcome.map(|o| format!("outcome=\"{o}\""));
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("mockdet_requests_total{") && l.contains(&endpoint))
+        .filter(|l| outcome.as_ref().is_none_or(|o| l.contains(o)))
+        .map(|l| {
+            let value = l.rsplit(' ').next().unwrap_or_default();
+            value.parse::<u64>().expect("a counter value")
+        })
+        .sum()
 }
