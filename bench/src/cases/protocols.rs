@@ -9,17 +9,11 @@
 //! body per protocol instead — a smoke test of the case, not its figure.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use bytes::Bytes;
-
+use super::throughput::{Side, Traffic, round};
 use super::{Bench, CONTENT, TICKET_PLACEHOLDER, fixed_profile};
-use crate::client::{ClosedLoop, Shot, closed_loop};
 use crate::error::BenchError;
-use crate::process::Server;
 use crate::report::{On, Target};
-use crate::stats::median;
-use crate::sys::CpuMeter;
 use crate::wrk;
 
 /// How many different contents each protocol's script cycles through
@@ -94,14 +88,6 @@ fn loads() -> Vec<Load> {
     ]
 }
 
-/// What one side saw over its rounds.
-#[derive(Debug, Default)]
-struct Side {
-    rates: Vec<f64>,
-    server_cpu: Vec<f64>,
-    errors: u64,
-}
-
 /// Runs the case and adds one figure per protocol.
 pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let baseline = bench.baseline(0, 1).await?;
@@ -115,14 +101,24 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     for load in std::iter::once(&base_load).chain(&loads) {
         scripts.push(script(bench, load)?);
     }
+    // Our own client sends one body per protocol (numbered 1).
+    let bodies: Vec<String> = std::iter::once(&base_load)
+        .chain(&loads)
+        .map(|load| load.template.replace(TICKET_PLACEHOLDER, "1"))
+        .collect();
     let mut sides: Vec<Side> = (0..=loads.len()).map(|_| Side::default()).collect();
     for _ in 0..bench.settings.throughput_rounds {
         let targets = std::iter::once((&baseline, "baseline0", &base_load))
             .chain(loads.iter().map(|load| (&mockdet, "zero", load)));
-        for ((side, script), (server, listener, load)) in
-            sides.iter_mut().zip(&scripts).zip(targets)
-        {
-            round(bench, (server, listener), load, script.as_ref(), side).await?;
+        let sent = sides.iter_mut().zip(&scripts).zip(&bodies);
+        for (((side, script), body), (server, listener, load)) in sent.zip(targets) {
+            let traffic = Traffic {
+                path: load.path,
+                script: script.as_deref(),
+                body,
+                headers: load.headers,
+            };
+            round(bench, (server, listener), traffic, side).await?;
         }
     }
     baseline.stop().await;
@@ -146,54 +142,6 @@ fn script(bench: &Bench, load: &Load) -> Result<Option<PathBuf>, BenchError> {
     Ok(Some(bench.scratch.write(&file, &lua)?))
 }
 
-/// One round against one server.
-async fn round(
-    bench: &Bench,
-    (server, listener): (&Server, &str),
-    load: &Load,
-    script: Option<&PathBuf>,
-    side: &mut Side,
-) -> Result<(), BenchError> {
-    let s = &bench.settings;
-    let addr = server.addr(listener)?;
-    let meter = CpuMeter::start(&[server.pid()]);
-    let (rate, errors) = match script {
-        Some(script) => {
-            let run = wrk::run(
-                addr,
-                load.path,
-                script,
-                s.throughput_connections,
-                s.throughput_duration,
-                bench.client_cpu,
-            )
-            .await?;
-            (run.requests_per_s, run.errors)
-        }
-        None => {
-            let plan = ClosedLoop {
-                connections: s.throughput_connections,
-                warmup: s.throughput_duration / 5,
-                measure: s.throughput_duration,
-                stagger: Duration::ZERO,
-                request_timeout: Duration::from_secs(5),
-            };
-            let shot = Shot {
-                addr,
-                path: load.path,
-                body: Bytes::from(load.template.replace(TICKET_PLACEHOLDER, "1")),
-                headers: load.headers,
-            };
-            let run = closed_loop(&plan, &shot).await?;
-            (run.rate(), run.errors)
-        }
-    };
-    side.server_cpu.extend(meter.utilisation());
-    side.rates.push(rate);
-    side.errors += errors;
-    Ok(())
-}
-
 /// One figure per protocol against the baseline's median round.
 fn report(bench: &mut Bench, loads: &[Load], mut sides: Vec<Side>) {
     let connections = bench.settings.throughput_connections;
@@ -203,7 +151,7 @@ fn report(bench: &mut Bench, loads: &[Load], mut sides: Vec<Side>) {
         "one content"
     };
     let base = &mut sides[0];
-    let base_rate = median(&mut base.rates);
+    let base_rate = base.median_rate();
     let r = &mut bench.report;
     r.note("protocols.baseline.rps", base_rate);
     r.note("protocols.baseline.errors", base.errors as f64);
@@ -215,12 +163,12 @@ fn report(bench: &mut Bench, loads: &[Load], mut sides: Vec<Side>) {
                 load.label
             ),
             "req/s",
-            (median(&mut side.rates), base_rate),
+            (side.median_rate(), base_rate),
             Some(Target::AtLeast(On::Ratio, 0.70)),
         );
         r.note(
             format!("protocols.{}.server_cpu", load.key),
-            median(&mut side.server_cpu),
+            side.median_cpu(),
         );
         r.note(format!("protocols.{}.errors", load.key), side.errors as f64);
     }

@@ -25,20 +25,30 @@ use mockdet::profile::{FaultKind, FaultSpec};
 
 /// What one side saw over all its rounds.
 #[derive(Debug, Default)]
-struct Side {
+pub(super) struct Side {
     rates: Vec<f64>,
     server_cpu: Vec<f64>,
-    errors: u64,
+    pub(super) errors: u64,
 }
 
 impl Side {
-    fn median_rate(&mut self) -> f64 {
+    pub(super) fn median_rate(&mut self) -> f64 {
         median(&mut self.rates)
     }
 
-    fn median_cpu(&mut self) -> f64 {
+    pub(super) fn median_cpu(&mut self) -> f64 {
         median(&mut self.server_cpu)
     }
+}
+
+/// What one round sends: wrk's script when wrk is used, else our own
+/// client's one body (with its headers) to `path`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Traffic<'a> {
+    pub(super) path: &'static str,
+    pub(super) script: Option<&'a Path>,
+    pub(super) body: &'a str,
+    pub(super) headers: &'static [(&'static str, &'static str)],
 }
 
 /// How many different contents the distinct-contents variant cycles
@@ -75,9 +85,16 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     if let Some((server, lua)) = &distinct {
         servers.push((server, "zero", lua));
     }
+    let body = detect_body();
     for _ in 0..bench.settings.throughput_rounds {
         for (side, (server, listener, script)) in sides.iter_mut().zip(&servers) {
-            round(bench, server, listener, script, side).await?;
+            let traffic = Traffic {
+                path: "/detect",
+                script: bench.use_wrk.then_some(*script),
+                body: &body,
+                headers: &[],
+            };
+            round(bench, (server, listener), traffic, side).await?;
         }
     }
     drop(servers);
@@ -151,31 +168,25 @@ fn empty_answers(mut profile: DetectorProfile) -> DetectorProfile {
 }
 
 /// One round against one server, with wrk or our own client.
-async fn round(
+pub(super) async fn round(
     bench: &Bench,
-    server: &Server,
-    listener: &str,
-    script: &Path,
+    (server, listener): (&Server, &str),
+    traffic: Traffic<'_>,
     side: &mut Side,
 ) -> Result<(), BenchError> {
     let s = &bench.settings;
     let addr = server.addr(listener)?;
     let meter = CpuMeter::start(&[server.pid()]);
-    let (rate, errors) = if bench.use_wrk {
-        let connections = s.throughput_connections;
-        let duration = s.throughput_duration;
-        let run = wrk::run(
-            addr,
-            "/detect",
-            script,
-            connections,
-            duration,
-            bench.client_cpu,
-        );
-        let run = run.await?;
-        (run.requests_per_s, run.errors)
-    } else {
-        native_round(bench, addr).await?
+    let (rate, errors) = match traffic.script {
+        Some(script) => {
+            let connections = s.throughput_connections;
+            let duration = s.throughput_duration;
+            let cpu = bench.client_cpu;
+            let run = wrk::run(addr, traffic.path, script, connections, duration, cpu);
+            let run = run.await?;
+            (run.requests_per_s, run.errors)
+        }
+        None => native_round(bench, addr, traffic).await?,
     };
     side.server_cpu.extend(meter.utilisation());
     side.rates.push(rate);
@@ -184,7 +195,11 @@ async fn round(
 }
 
 /// One round with our own closed-loop client (when wrk is not used).
-async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), BenchError> {
+async fn native_round(
+    bench: &Bench,
+    addr: SocketAddr,
+    traffic: Traffic<'_>,
+) -> Result<(f64, u64), BenchError> {
     let s = &bench.settings;
     let plan = ClosedLoop {
         connections: s.throughput_connections,
@@ -195,9 +210,9 @@ async fn native_round(bench: &Bench, addr: SocketAddr) -> Result<(f64, u64), Ben
     };
     let shot = Shot {
         addr,
-        path: "/detect",
-        body: Bytes::from(detect_body()),
-        headers: &[],
+        path: traffic.path,
+        body: Bytes::from(traffic.body.to_owned()),
+        headers: traffic.headers,
     };
     let run = closed_loop(&plan, &shot).await?;
     Ok((run.rate(), run.errors))
