@@ -19,25 +19,15 @@ Prints one JSON line on success; on a failed check, says what on stderr and
 exits 1.
 """
 
-import json
-import sys
-from importlib.metadata import version
-from urllib.parse import urlsplit
-
 from azure.ai.contentsafety import ContentSafetyClient
 from azure.ai.contentsafety.models import AnalyzeTextOptions, TextCategory
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError
+from harness import check, run
 
 THREAT = "I will kill you"
 CLEAN = "The weather is lovely today."
 CATEGORIES = ["Hate", "SelfHarm", "Sexual", "Violence"]
-
-
-def check(ok, message):
-    if not ok:
-        print(f"azure_content_safety.py: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 def client(base_url, **kwargs):
@@ -119,23 +109,7 @@ PHASES = {"analyze": phase_analyze, "busy": phase_busy, "retried": phase_retried
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in PHASES:
-        print(f"usage: {sys.argv[0]} BASE_URL {{{','.join(PHASES)}}}", file=sys.stderr)
-        sys.exit(2)
-    base_url, phase = sys.argv[1].rstrip("/"), sys.argv[2]
-    host = urlsplit(base_url).hostname
-    check(host in ("127.0.0.1", "localhost", "::1"), f"{base_url} is not a loopback URL")
-    details = PHASES[phase](base_url)
-    print(
-        json.dumps(
-            {
-                "sdk": "azure-ai-contentsafety",
-                "version": version("azure-ai-contentsafety"),
-                "phase": phase,
-                **details,
-            }
-        )
-    )
+    run("azure-ai-contentsafety", PHASES)
 
 
 if __name__ == "__main__":

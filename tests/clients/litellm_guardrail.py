@@ -23,11 +23,8 @@ import os
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
 import asyncio  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from importlib.metadata import version  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
 
+from harness import check, run  # noqa: E402
 from litellm.exceptions import GuardrailRaisedException  # noqa: E402
 from litellm.proxy.guardrails.guardrail_hooks.generic_guardrail_api import (  # noqa: E402
     GenericGuardrailAPI,
@@ -37,12 +34,6 @@ THREAT = "I will kill you"
 CLEAN = "The weather is lovely today."
 EMAIL = "jo@example.com"
 PII = f"Write to {EMAIL} tomorrow"
-
-
-def check(ok, message):
-    if not ok:
-        print(f"litellm_guardrail.py: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 def guardrail(base_url):
@@ -108,14 +99,7 @@ PHASES = {"guardrail": phase_guardrail, "unavailable": phase_unavailable}
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in PHASES:
-        print(f"usage: {sys.argv[0]} BASE_URL {{{','.join(PHASES)}}}", file=sys.stderr)
-        sys.exit(2)
-    base_url, phase = sys.argv[1].rstrip("/"), sys.argv[2]
-    host = urlsplit(base_url).hostname
-    check(host in ("127.0.0.1", "localhost", "::1"), f"{base_url} is not a loopback URL")
-    details = asyncio.run(PHASES[phase](base_url))
-    print(json.dumps({"sdk": "litellm", "version": version("litellm"), "phase": phase, **details}))
+    run("litellm", PHASES, lambda phase, base_url: asyncio.run(phase(base_url)))
 
 
 if __name__ == "__main__":

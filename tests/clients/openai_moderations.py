@@ -20,11 +20,8 @@ Prints one JSON line on success; on a failed check, says what on stderr and
 exits 1.
 """
 
-import json
-import sys
-from urllib.parse import urlsplit
-
 import openai
+from harness import check, run
 from openai import OpenAI
 
 THREAT = "I will kill you"
@@ -35,12 +32,6 @@ PNG = (
     "2mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 )
 CATEGORY_COUNT = 13
-
-
-def check(ok, message):
-    if not ok:
-        print(f"openai_moderations.py: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 def client(base_url, **kwargs):
@@ -178,14 +169,7 @@ PHASES = {
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in PHASES:
-        print(f"usage: {sys.argv[0]} BASE_URL {{{','.join(PHASES)}}}", file=sys.stderr)
-        sys.exit(2)
-    base_url, phase = sys.argv[1].rstrip("/"), sys.argv[2]
-    host = urlsplit(base_url).hostname
-    check(host in ("127.0.0.1", "localhost", "::1"), f"{base_url} is not a loopback URL")
-    details = PHASES[phase](base_url)
-    print(json.dumps({"sdk": "openai", "version": openai.__version__, "phase": phase, **details}))
+    run("openai", PHASES)
 
 
 if __name__ == "__main__":
