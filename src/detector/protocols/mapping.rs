@@ -75,17 +75,36 @@ pub(crate) struct View {
     /// OpenAI moderation categories it raises.
     pub(crate) openai: &'static [&'static str],
     pub(crate) azure: Option<AzureCategory>,
-    /// The Presidio entity type.
-    pub(crate) presidio: Option<&'static str>,
+    /// The Presidio entity type, and the recognizer that finds it.
+    pub(crate) presidio: Option<PresidioEntity>,
     pub(crate) litellm: GuardrailAction,
+}
+
+/// A Presidio entity type and the Presidio recognizer that reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PresidioEntity {
+    pub(crate) entity: &'static str,
+    pub(crate) recognizer: &'static str,
 }
 
 /// `(category, subcategory or "*", view)`.
 const TABLE: &[(&str, &str, View)] = &[
-    ("pii", "email", pii(Some("EMAIL_ADDRESS"))),
-    ("pii", "phone_number", pii(Some("PHONE_NUMBER"))),
-    ("pii", "ssn", pii(Some("US_SSN"))),
-    ("pii", "credit_card", pii(Some("CREDIT_CARD"))),
+    (
+        "pii",
+        "email",
+        pii(Some(("EMAIL_ADDRESS", "EmailRecognizer"))),
+    ),
+    (
+        "pii",
+        "phone_number",
+        pii(Some(("PHONE_NUMBER", "PhoneRecognizer"))),
+    ),
+    ("pii", "ssn", pii(Some(("US_SSN", "UsSsnRecognizer")))),
+    (
+        "pii",
+        "credit_card",
+        pii(Some(("CREDIT_CARD", "CreditCardRecognizer"))),
+    ),
     ("secret", "*", pii(None)),
     ("injection", "sql_injection", harm(&["illicit"], None)),
     (
@@ -108,7 +127,11 @@ const TABLE: &[(&str, &str, View)] = &[
     ),
 ];
 
-const fn pii(presidio: Option<&'static str>) -> View {
+const fn pii(presidio: Option<(&'static str, &'static str)>) -> View {
+    let presidio = match presidio {
+        Some((entity, recognizer)) => Some(PresidioEntity { entity, recognizer }),
+        None => None,
+    };
     View {
         openai: &[],
         azure: None,
@@ -146,7 +169,7 @@ pub(crate) fn view(finding: &Finding) -> &'static View {
 }
 
 /// The Presidio entity types a detector can report, in table order.
-pub(crate) fn presidio_entities() -> impl Iterator<Item = &'static str> {
+pub(crate) fn presidio_entities() -> impl Iterator<Item = PresidioEntity> {
     TABLE.iter().filter_map(|(.., view)| view.presidio)
 }
 
@@ -250,7 +273,7 @@ mod tests {
                     .join(", ")
             };
             let azure = view.azure.map_or("–".to_owned(), |a| code(a.as_str()));
-            let presidio = view.presidio.map_or("–".to_owned(), code);
+            let presidio = view.presidio.map_or("–".to_owned(), |p| code(p.entity));
             let litellm = match view.litellm {
                 GuardrailAction::Allow => "–",
                 GuardrailAction::Mask => "mask",
@@ -267,7 +290,7 @@ mod tests {
     #[test]
     fn presidio_lists_its_four_entities() {
         assert_eq!(
-            presidio_entities().collect::<Vec<_>>(),
+            presidio_entities().map(|p| p.entity).collect::<Vec<_>>(),
             ["EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD"]
         );
     }

@@ -21,17 +21,9 @@ use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::response::Identity;
 use super::super::{DetectorState, Snapshot};
-use super::mapping;
+use super::mapping::{self, PresidioEntity};
 use super::spans::CharOffsets;
 use crate::profile::Protocol;
-
-/// `(entity type, the Presidio recognizer that finds it)`.
-const RECOGNIZERS: [(&str, &str); 4] = [
-    ("EMAIL_ADDRESS", "EmailRecognizer"),
-    ("PHONE_NUMBER", "PhoneRecognizer"),
-    ("US_SSN", "UsSsnRecognizer"),
-    ("CREDIT_CARD", "CreditCardRecognizer"),
-];
 
 /// A text holding one instance of every entity mockdet can find, to learn
 /// which of them a detector's rules (its capabilities) find.
@@ -207,7 +199,7 @@ impl PresidioRequest {
 
     fn results(&self, id: &Identity, text: &str) -> Vec<PresidioResult> {
         let mut offsets = CharOffsets::new(text);
-        let mut found: Vec<(&Finding, &str)> = Vec::new();
+        let mut found: Vec<(&Finding, PresidioEntity)> = Vec::new();
         let scanned = id.findings.scan(text);
         for finding in &scanned {
             let Some(entity) = mapping::view(finding).presidio else {
@@ -216,7 +208,7 @@ impl PresidioRequest {
             let wanted = self
                 .entities
                 .as_ref()
-                .is_none_or(|list| list.iter().any(|e| e == entity));
+                .is_none_or(|list| list.iter().any(|e| e == entity.entity));
             let matched = &text[finding.start..finding.end];
             let allowed = self.allow_list.iter().any(|a| a == matched);
             if wanted && !allowed && finding.confidence >= self.score_threshold {
@@ -229,14 +221,14 @@ impl PresidioRequest {
             .map(|(f, entity)| {
                 let (start, end) = (offsets.at(f.start), offsets.at(f.end));
                 let explanation = if self.explain {
-                    explanation(f, entity)
+                    explanation(f, entity.recognizer)
                 } else {
                     Value::Null
                 };
                 PresidioResult {
                     analysis_explanation: explanation,
                     end,
-                    entity_type: entity,
+                    entity_type: entity.entity,
                     score: f.confidence,
                     start,
                 }
@@ -264,8 +256,7 @@ pub(super) struct PresidioResult {
 }
 
 /// What `return_decision_process` adds (keys sorted).
-fn explanation(f: &Finding, entity: &str) -> Value {
-    let recognizer = recognizer_of(entity);
+fn explanation(f: &Finding, recognizer: &str) -> Value {
     let mut map = Map::new();
     for (key, value) in [
         ("original_score", json!(f.confidence)),
@@ -287,13 +278,6 @@ fn explanation(f: &Finding, entity: &str) -> Value {
     Value::Object(map)
 }
 
-fn recognizer_of(entity: &str) -> &'static str {
-    RECOGNIZERS
-        .iter()
-        .find(|(e, _)| *e == entity)
-        .map_or("PatternRecognizer", |(_, r)| r)
-}
-
 /// Refuses a language the profile does not list; `None` (a GET without
 /// `language`) means all of them.
 fn check_language(snapshot: &Snapshot, language: Option<&str>) -> Result<(), ApiError> {
@@ -308,7 +292,7 @@ fn check_language(snapshot: &Snapshot, language: Option<&str>) -> Result<(), Api
 }
 
 /// The entity types this detector's rules find, in table order.
-fn supported(snapshot: &Snapshot) -> Vec<&'static str> {
+fn supported(snapshot: &Snapshot) -> Vec<PresidioEntity> {
     let found = snapshot.identity.findings.scan(PROBE);
     mapping::presidio_entities()
         .filter(|entity| {
@@ -332,7 +316,9 @@ pub(crate) async fn supported_entities(
     State(state): State<std::sync::Arc<DetectorState>>,
     uri: Uri,
 ) -> Response {
-    listing(&state, &uri, supported)
+    listing(&state, &uri, |snapshot| {
+        supported(snapshot).iter().map(|p| p.entity).collect()
+    })
 }
 
 /// `GET /recognizers`: the Presidio recognizers behind those entities.
@@ -341,7 +327,7 @@ pub(crate) async fn recognizers(
     uri: Uri,
 ) -> Response {
     listing(&state, &uri, |snapshot| {
-        supported(snapshot).into_iter().map(recognizer_of).collect()
+        supported(snapshot).iter().map(|p| p.recognizer).collect()
     })
 }
 
