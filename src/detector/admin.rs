@@ -134,10 +134,7 @@ async fn body<T: DeserializeOwned>(state: &DetectorState, request: Request) -> R
     let id = state.current().identity.detector_id.clone();
     let timeout = state.read_timeout();
     let bytes = pipeline::read_body(&parts, body, ADMIN_BODY_LIMIT, timeout, &id).await?;
-    if super::request::is_array(&bytes) {
-        return Err(bad(state, "invalid_body", super::request::NOT_AN_OBJECT));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
+    super::request::object_from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
 }
 
 fn control_error(state: &DetectorState, e: ControlError) -> ApiError {

@@ -69,11 +69,7 @@ impl DetectRequest {
     /// Parses one request straight from its body: 400 for bytes that are
     /// not JSON, 422 for JSON of the wrong shape or content.
     pub(crate) fn from_body(bytes: &[u8], detector: &str) -> Result<Self, ApiError> {
-        if is_array(bytes) {
-            let error = invalid("invalid_request", NOT_AN_OBJECT);
-            return Err(unprocessable(error, detector));
-        }
-        let raw: RawRequest = serde_json::from_slice(bytes).map_err(|e| {
+        let raw: RawRequest = object_from_slice(bytes).map_err(|e| {
             if e.classify() == serde_json::error::Category::Data {
                 unprocessable(invalid("invalid_request", &e.to_string()), detector)
             } else {
@@ -140,6 +136,19 @@ pub(crate) const NOT_AN_OBJECT: &str = "the body must be a JSON object, not an a
 /// real services require, so the parsers refuse an array first.
 pub(crate) fn is_array(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// Deserializes a request object from `body`, refusing an array as a data
+/// error (a 4xx saying [`NOT_AN_OBJECT`]) before serde could read a struct
+/// from it (see [`is_array`]). Every wire and the admin API read their
+/// bodies through this.
+pub(crate) fn object_from_slice<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+) -> Result<T, serde_json::Error> {
+    if is_array(body) {
+        return Err(serde::de::Error::custom(NOT_AN_OBJECT));
+    }
+    serde_json::from_slice(body)
 }
 
 /// Decodes a body as JSON, or the 400 a client sees.

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::pipeline::{Wire, Work};
-use super::super::request::{DetectRequest, NOT_AN_OBJECT, RawRequest, is_array, unprocessable};
+use super::super::request::{DetectRequest, RawRequest, object_from_slice, unprocessable};
 use super::super::response::{self, AnswerContext, Identity};
 use super::Endpoint;
 use super::presidio::{PresidioRequest, RawPresidio};
@@ -85,17 +85,8 @@ impl Wire for Analyze {
         } else {
             Protocol::Presidio
         };
-        if is_array(body) {
-            let error = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                NOT_AN_OBJECT,
-                id,
-            );
-            return Err(error.in_protocol(shape));
-        }
         let raw: RawAnalyze =
-            serde_json::from_slice(body).map_err(|e| bad_json(&e, id).in_protocol(shape))?;
+            object_from_slice(body).map_err(|e| bad_json(&e, id).in_protocol(shape))?;
         let is_native = if native && presidio {
             match (&raw.content, &raw.text, &raw.language) {
                 (Some(_), ..) => true,

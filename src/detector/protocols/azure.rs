@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::pipeline::{Wire, Work};
-use super::super::request::{NOT_AN_OBJECT, is_array};
+use super::super::request::object_from_slice;
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping::{self, AzureCategory};
@@ -138,13 +138,7 @@ impl Wire for AnalyzeText {
         body: &[u8],
     ) -> Result<AnalyzeTextRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
-        if is_array(body) {
-            return Err(invalid(
-                format!("The request body is invalid: {NOT_AN_OBJECT}"),
-                id,
-            ));
-        }
-        let raw: RawRequest = serde_json::from_slice(body)
+        let raw: RawRequest = object_from_slice(body)
             .map_err(|e| invalid(format!("The request body is invalid: {e}"), id))?;
         if raw.text.is_empty() {
             return Err(invalid("The text must not be empty.", id));

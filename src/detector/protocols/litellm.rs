@@ -22,7 +22,7 @@ use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::pipeline::{Wire, Work};
-use super::super::request::{NOT_AN_OBJECT, is_array};
+use super::super::request::object_from_slice;
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping::{self, GuardrailAction};
@@ -85,13 +85,7 @@ impl Wire for Guardrail {
         body: &[u8],
     ) -> Result<GuardrailRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
-        if is_array(body) {
-            return Err(invalid(
-                format!("the body is not a guardrail request: {NOT_AN_OBJECT}"),
-                id,
-            ));
-        }
-        let raw: RawRequest = serde_json::from_slice(body)
+        let raw: RawRequest = object_from_slice(body)
             .map_err(|e| invalid(format!("the body is not a guardrail request: {e}"), id))?;
         match raw.input_type.as_deref() {
             Some("request" | "response") => {}

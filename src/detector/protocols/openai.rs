@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::pipeline::{Wire, Work};
-use super::super::request::{NOT_AN_OBJECT, is_array};
+use super::super::request::object_from_slice;
 use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping;
@@ -143,13 +143,7 @@ impl Wire for Moderations {
         body: &[u8],
     ) -> Result<ModerationRequest, ApiError> {
         let id = snapshot.identity.detector_id.as_str();
-        if is_array(body) {
-            return Err(invalid(
-                format!("We could not parse the JSON body of your request: {NOT_AN_OBJECT}"),
-                id,
-            ));
-        }
-        let body: RawRequest = serde_json::from_slice(body).map_err(|e| {
+        let body: RawRequest = object_from_slice(body).map_err(|e| {
             invalid(
                 format!("We could not parse the JSON body of your request: {e}"),
                 id,
