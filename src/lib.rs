@@ -68,6 +68,6 @@ pub use fleet::{DetectorHandle, Fleet, FleetBuilder, FleetError};
 pub use profile::{
     BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
 };
-pub use profile::{DetectorProfile, ProfileError};
+pub use profile::{DetectorProfile, ProfileError, Replay};
 pub use sampling::latency::ks_statistic;
-pub use sampling::{Fate, Forecast};
+pub use sampling::{Fate, Forecast, RequestKey};

@@ -48,6 +48,10 @@ pub(crate) struct Metrics {
     /// not sending a request's `headers` (or staying idle) or its `body`
     /// within the read timeout.
     pub(crate) client_timeouts: IntCounterVec,
+    /// `mockdet_replay_events_total{detector,event}`: request-mode keys
+    /// forgotten at capacity (`key_evicted`), and requests a replayed
+    /// journal had an outcome for (`journal_hit`) or not (`journal_miss`).
+    pub(crate) replay_events: IntCounterVec,
 }
 
 /// A metric family's name and help text.
@@ -84,6 +88,10 @@ const CONNECTIONS_SHED: Family = (
 const CLIENT_TIMEOUTS: Family = (
     "mockdet_client_timeouts_total",
     "Clients cut off for not sending headers (or staying idle) or a body in time",
+);
+const REPLAY_EVENTS: Family = (
+    "mockdet_replay_events_total",
+    "Request-mode keys forgotten at capacity, and replayed-journal hits and misses",
 );
 const OVERRIDES_IGNORED: Family = (
     "mockdet_overrides_ignored_total",
@@ -125,6 +133,7 @@ impl Metrics {
             overrides_ignored: counter(OVERRIDES_IGNORED, DETECTOR),
             connections_shed: counter(CONNECTIONS_SHED, DETECTOR),
             client_timeouts: counter(CLIENT_TIMEOUTS, &["detector", "phase"]),
+            replay_events: counter(REPLAY_EVENTS, &["detector", "event"]),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
@@ -144,6 +153,7 @@ impl Metrics {
             Box::new(self.overrides_ignored.clone()),
             Box::new(self.connections_shed.clone()),
             Box::new(self.client_timeouts.clone()),
+            Box::new(self.replay_events.clone()),
         ]
     }
 

@@ -1,5 +1,6 @@
-//! A seed replays: the k-th request gets the same latency and fault on every
-//! run, whatever the concurrency.
+//! In sequence mode a seed replays by arrival: the k-th request gets the
+//! same latency and fault on every run, whatever the concurrency. (Request
+//! mode, the default, is proven in `replay_by_request.rs`.)
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
-use mockdet::{DetectorProfile, Fleet};
+use mockdet::{DetectorProfile, Fleet, Replay};
 
 const REQUESTS: usize = 300;
 
@@ -37,6 +38,7 @@ async fn run(seed: u64, concurrency: usize) -> BTreeMap<u64, (u16, Option<String
     let fleet = Fleet::builder()
         .profile(replay_profile())
         .seed(seed)
+        .replay(Replay::Sequence)
         .start()
         .await
         .unwrap();

@@ -24,6 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::error::BenchError;
+use mockdet::RequestKey;
 
 /// How long establishing one connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +40,13 @@ pub(crate) struct Shot {
     pub(crate) body: Bytes,
     /// Headers besides `host` and `content-type`.
     pub(crate) headers: &'static [(&'static str, &'static str)],
+    /// Give every request an `X-Correlation-ID` of its own (`bench-N`), so
+    /// a detector in request mode sees a new key each time.
+    pub(crate) fresh_ids: bool,
 }
+
+/// The number of the next `bench-N` correlation id.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Shot {
     fn request(&self) -> Result<hyper::Request<Full<Bytes>>, BenchError> {
@@ -48,6 +55,10 @@ impl Shot {
             .header(hyper::header::CONTENT_TYPE, "application/json");
         for (name, value) in self.headers {
             request = request.header(*name, *value);
+        }
+        if self.fresh_ids {
+            let n = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            request = request.header("x-correlation-id", format!("bench-{n}"));
         }
         request
             .body(Full::new(self.body.clone()))
@@ -61,6 +72,8 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     /// mockdet's `x-mock-seq` header: the request's sequence number.
     pub(crate) seq: Option<u64>,
+    /// mockdet's `x-mock-key` and `x-mock-attempt` headers (request mode).
+    pub(crate) key: Option<(RequestKey, u32)>,
     pub(crate) latency_ms: f64,
     /// When the body was complete.
     pub(crate) done: Instant,
@@ -111,16 +124,19 @@ impl Conn {
         let start = Instant::now();
         let response = self.sender.send_request(request).await.map_err(http)?;
         let status = response.status().as_u16();
-        let seq = response
-            .headers()
-            .get("x-mock-seq")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let header = |name: &str| {
+            let value = response.headers().get(name)?;
+            value.to_str().ok().map(str::to_owned)
+        };
+        let seq = header("x-mock-seq").and_then(|v| v.parse().ok());
+        let key = header("x-mock-key").and_then(|v| v.parse().ok());
+        let attempt = header("x-mock-attempt").and_then(|v| v.parse().ok());
         response.into_body().collect().await.map_err(http)?;
         let done = Instant::now();
         Ok(Answer {
             status,
             seq,
+            key: key.zip(attempt),
             latency_ms: (done - start).as_secs_f64() * 1000.0,
             done,
         })

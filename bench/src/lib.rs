@@ -73,6 +73,9 @@ enum Case {
     /// Each wire protocol at zero latency, 64 connections, a different
     /// content on every request: req/s against the baseline.
     Protocols,
+    /// Zero-latency /detect, a new request key each time: request-mode
+    /// replay's req/s against sequence mode's.
+    Replay,
     /// Fixed 200 ms at 1,000 connections: rate, overshoot, peak RSS.
     Timer,
     /// Each built-in profile, open loop: KS distance.
@@ -156,6 +159,7 @@ async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), BenchError> 
         match case {
             Case::Throughput => cases::throughput::run(bench).await?,
             Case::Protocols => cases::protocols::run(bench).await?,
+            Case::Replay => cases::replay::run(bench).await?,
             Case::Timer => cases::timer::run(bench).await?,
             Case::Memory => cases::memory::run(bench).await?,
             Case::Ks => cases::ks::run(bench).await?,

@@ -55,6 +55,27 @@ pub(crate) struct FleetArgs {
     /// Honour X-Mock-Delay-Ms, X-Mock-Fault and X-Mock-Status request headers.
     #[arg(long, env = "MOCKDET_ALLOW_OVERRIDES")]
     pub(crate) allow_overrides: bool,
+    /// Key every detector's draws by `request` (key and attempt: the same
+    /// request gets the same fate at any concurrency) or `sequence` (arrival
+    /// order); default: each profile's `replay`, itself `request` by default.
+    #[arg(long, env = "MOCKDET_REPLAY", value_name = "MODE", value_parser = parse_replay)]
+    pub(crate) replay: Option<mockdet::Replay>,
+}
+
+fn parse_replay(text: &str) -> Result<mockdet::Replay, String> {
+    text.parse()
+}
+
+/// `mockdet replay`: serve a saved journal's outcomes again.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// A journal saved from a run: NDJSON (`GET /admin/requests?format=ndjson`,
+    /// `JournalEntry::to_ndjson`) or the JSON of `GET /admin/requests`
+    /// (repeatable). Without --profile, the detectors it names are run.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) journal: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) fleet: FleetArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +94,10 @@ enum Command {
     /// Fixed-rate load against the reference orchestrator (a benchmark).
     #[command(hide = true)]
     OrchestratorBench(crate::orchestrator_cmd::BenchArgs),
+    /// Serve a saved journal's outcomes again: each request whose key and
+    /// attempt it recorded gets exactly that latency and fault, the rest
+    /// draw from the profile (see README, "Reproducing a failure").
+    Replay(ReplayArgs),
     /// Load-test an orchestrator with k6 and Locust and judge it (see README).
     Perf(mockdet_perf::PerfArgs),
     /// Inspect profiles (after file and environment overrides).
@@ -122,7 +147,8 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
     let result: Result<(), CliError> = match cli.command {
-        None => fleet_cmd::run_fleet(&cli.fleet),
+        None => fleet_cmd::run_fleet(&cli.fleet, Vec::new()),
+        Some(Command::Replay(args)) => fleet_cmd::replay(&args),
         Some(Command::Bench(args)) => mockdet_bench::run(&args).map_err(CliError::from),
         Some(Command::BenchBaselineServer(args)) => {
             mockdet_bench::serve_baseline(&args).map_err(CliError::from)

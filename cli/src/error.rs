@@ -41,6 +41,9 @@ pub(crate) enum CliError {
     /// The detectors could not start.
     #[error(transparent)]
     Fleet(#[from] FleetError),
+    /// A `--journal` file could not be read or parsed.
+    #[error("--journal {path}: {reason}")]
+    Journal { path: String, reason: String },
     /// `mockdet orchestrator` without detectors.
     #[error("give --config FILE or --detectors name=url,... (or run `mockdet demo`)")]
     NoDetectors,

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::{FleetArgs, ProfilesAction};
+use crate::cli::{FleetArgs, ProfilesAction, ReplayArgs};
 use crate::error::{CliError, runtime};
 use mockdet::DetectorProfile;
-use mockdet::Fleet;
 use mockdet::profile::BUILTIN_NAMES;
+use mockdet::{Fleet, JournalEntry};
 
 /// The `--profile-file`s, parsed; two that claim one name are refused
 /// (naming both files) rather than one silently winning.
@@ -53,8 +53,53 @@ fn selected_profiles(args: &FleetArgs) -> Result<Vec<DetectorProfile>, CliError>
         .collect()
 }
 
-/// Runs the fleet until SIGINT/SIGTERM.
-pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), CliError> {
+/// `mockdet replay`: the fleet, serving the journals' outcomes again.
+/// Without `--profile`, the detectors the journals name are run.
+pub(crate) fn replay(args: &ReplayArgs) -> Result<(), CliError> {
+    let mut journal = Vec::new();
+    for path in &args.journal {
+        journal.extend(read_journal(path)?);
+    }
+    let mut fleet = args.fleet.clone();
+    if fleet.profiles.is_empty() {
+        for entry in &journal {
+            if !entry.detector.is_empty() && !fleet.profiles.contains(&entry.detector) {
+                fleet.profiles.push(entry.detector.clone());
+            }
+        }
+    }
+    let recorded = journal.len();
+    tracing::info!(
+        recorded,
+        files = args.journal.len(),
+        "replaying journal entries"
+    );
+    run_fleet(&fleet, journal)
+}
+
+/// One `--journal` file: NDJSON, or the JSON object of `GET /admin/requests`.
+fn read_journal(path: &std::path::Path) -> Result<Vec<JournalEntry>, CliError> {
+    let failed = |reason: String| CliError::Journal {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    if let Ok(Value::Object(mut listing)) = serde_json::from_str::<Value>(&text) {
+        if let Some(requests) = listing.remove("requests") {
+            return serde_json::from_value(requests)
+                .map_err(|e| failed(format!("`requests`: {e}")));
+        }
+    }
+    let entries = JournalEntry::parse_ndjson(&text).map_err(failed)?;
+    if entries.is_empty() {
+        return Err(failed("holds no journal entries".to_owned()));
+    }
+    Ok(entries)
+}
+
+/// Runs the fleet until SIGINT/SIGTERM, serving `journal`'s outcomes again
+/// (when not empty).
+pub(crate) fn run_fleet(args: &FleetArgs, journal: Vec<JournalEntry>) -> Result<(), CliError> {
     let profiles = selected_profiles(args)?;
     if args.port.is_some() && profiles.len() != 1 {
         return Err(CliError::PortNeedsOneDetector {
@@ -67,7 +112,11 @@ pub(crate) fn run_fleet(args: &FleetArgs) -> Result<(), CliError> {
             .profile_ports(true)
             .drain_timeout(args.drain_timeout)
             .read_timeout(args.read_timeout)
-            .allow_overrides(args.allow_overrides);
+            .allow_overrides(args.allow_overrides)
+            .replay_journal(journal);
+        if let Some(replay) = args.replay {
+            builder = builder.replay(replay);
+        }
         if let Some(token) = &args.admin_token {
             builder = builder.admin_token(token.clone());
         }

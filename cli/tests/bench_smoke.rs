@@ -13,20 +13,32 @@ mod wait;
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
 /// Every figure the benchmark must report.
-const FIGURES: [&str; 15] = [
+const FIGURES: [&str; 27] = [
     "spawn.ready",
     "throughput.rps",
+    "protocols.native.rps",
+    "protocols.fms.rps",
+    "protocols.openai.rps",
+    "protocols.azure.rps",
+    "protocols.presidio.rps",
+    "protocols.litellm.rps",
+    "replay.request.rps",
     "timer.achieved_over_ideal",
     "timer.overshoot_p50",
     "timer.overshoot_p99",
     "timer.overshoot_max",
     "rss.peak_1000_conns",
     "rss.peak_wrk",
-    "ks.success",
-    "ks.variable",
-    "ks.failing",
-    "ks.timeout",
-    "ks.batch",
+    "ks.request.success",
+    "ks.request.variable",
+    "ks.request.failing",
+    "ks.request.timeout",
+    "ks.request.batch",
+    "ks.sequence.success",
+    "ks.sequence.variable",
+    "ks.sequence.failing",
+    "ks.sequence.timeout",
+    "ks.sequence.batch",
     "hold.rss",
     "hold.errors",
 ];

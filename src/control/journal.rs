@@ -5,12 +5,20 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+
+use crate::profile::HangEnd;
+use crate::sampling::{Plan, PlannedFault, RequestKey};
 
 /// One journaled request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct JournalEntry {
+    /// The detector that served it (its profile's `name`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detector: String,
     /// The request's sequence number on this detector.
     pub seq: u64,
     /// When it arrived (RFC 3339, UTC).
@@ -27,7 +35,8 @@ pub struct JournalEntry {
     pub injected_delay_ms: f64,
     /// The fault acted out (`http_error`, `hang`, …), if any.
     pub fault: Option<String>,
-    /// What imposed it (`next`, `outage:unavailable`, `script`, `burst`, `header`), if not the profile.
+    /// What imposed it (`next`, `outage:unavailable`, `script`, `burst`,
+    /// `header`, `journal`), if not the profile.
     pub imposed_by: Option<String>,
     /// The status answered; `None` when the connection was cut instead.
     pub status: Option<u16>,
@@ -46,6 +55,51 @@ pub struct JournalEntry {
     /// The W3C `traceparent` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// The request key (16 hex digits) in request-mode replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Which send of `key` this was (1 for the first), in request mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// An `http_error`'s `Retry-After`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u32>,
+    /// How long a `hang` held the connection, or a `slow_body` took to
+    /// dribble, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_ms: Option<f64>,
+    /// How a `hang` ended: `close` or `gateway_timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hang_end: Option<HangEnd>,
+    /// The batch items (0-based) that failed on their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_items: Vec<u32>,
+}
+
+impl JournalEntry {
+    /// Writes `entries` as NDJSON: one JSON object per line, the format of
+    /// `GET /admin/requests?format=ndjson`.
+    pub fn to_ndjson(entries: &[JournalEntry]) -> String {
+        let mut out = String::new();
+        for entry in entries {
+            // A JournalEntry always serializes: plain fields, string keys.
+            if let Ok(line) = serde_json::to_string(entry) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Reads NDJSON written by [`to_ndjson`](Self::to_ndjson) or the admin
+    /// API (blank lines are skipped); an error names the line.
+    pub fn parse_ndjson(text: &str) -> Result<Vec<JournalEntry>, String> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1)))
+            .collect()
+    }
 }
 
 fn native() -> String {
@@ -60,6 +114,48 @@ pub(crate) struct StoredHeaders {
     pub(crate) traceparent: Option<Box<str>>,
 }
 
+/// What a request drew (or was served from a replayed journal): its
+/// latency, fault and failed batch items.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Drawn {
+    pub(crate) delay: Duration,
+    pub(crate) fault: Option<PlannedFault>,
+    /// Failed batch items, when any failed.
+    pub(crate) failed_items: Option<Box<[u32]>>,
+}
+
+impl Drawn {
+    /// What `plan` drew.
+    pub(crate) fn of(plan: &Plan) -> Self {
+        let failed = plan.failed_items.iter().enumerate();
+        let failed: Box<[u32]> = failed
+            .filter(|(_, failed)| **failed)
+            .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        Self {
+            delay: plan.delay,
+            fault: plan.fault.clone(),
+            failed_items: (!failed.is_empty()).then_some(failed),
+        }
+    }
+
+    /// The plan that serves this outcome again to a request of `items`
+    /// batch items (`None` for a single request).
+    pub(crate) fn plan(&self, items: Option<usize>) -> Plan {
+        let mut failed_items = vec![false; items.unwrap_or(0)];
+        for &i in self.failed_items.as_deref().unwrap_or_default() {
+            if let Some(item) = failed_items.get_mut(i as usize) {
+                *item = true;
+            }
+        }
+        Plan {
+            delay: self.delay,
+            fault: self.fault.clone(),
+            failed_items,
+        }
+    }
+}
+
 /// An entry as kept: fixed-size fields and static strings, so the ring
 /// costs little per request; formatted into a [`JournalEntry`] on read.
 #[derive(Debug, Clone)]
@@ -69,18 +165,28 @@ pub(crate) struct Stored {
     pub(crate) path: &'static str,
     pub(crate) correlation_id: Option<Box<str>>,
     pub(crate) content_bytes: usize,
-    pub(crate) injected_delay_ms: f64,
-    pub(crate) fault: Option<&'static str>,
+    /// `None` for a request refused before anything was drawn.
+    pub(crate) drawn: Option<Drawn>,
     pub(crate) imposed_by: Option<&'static str>,
     pub(crate) status: Option<u16>,
     pub(crate) duration_ms: f64,
     pub(crate) protocol: &'static str,
     pub(crate) headers: Option<Box<StoredHeaders>>,
+    /// The request key and attempt, in request mode.
+    pub(crate) key: Option<(RequestKey, u32)>,
 }
 
 impl Stored {
-    fn entry(&self) -> JournalEntry {
+    fn entry(&self, detector: &str) -> JournalEntry {
+        let fault = self.drawn.as_ref().and_then(|d| d.fault.as_ref());
+        let (retry_after_s, fault_ms, hang_end) = match fault {
+            Some(PlannedFault::HttpError { retry_after_s, .. }) => (*retry_after_s, None, None),
+            Some(PlannedFault::Hang { hold, end }) => (None, Some(millis(*hold)), Some(*end)),
+            Some(PlannedFault::SlowBody { over }) => (None, Some(millis(*over)), None),
+            _ => (None, None, None),
+        };
         JournalEntry {
+            detector: detector.to_owned(),
             seq: self.seq,
             at: humantime::format_rfc3339_millis(self.at).to_string(),
             // Only detection requests are journaled, and they are all POSTs.
@@ -88,8 +194,8 @@ impl Stored {
             path: self.path.to_owned(),
             correlation_id: self.correlation_id.as_deref().map(str::to_owned),
             content_bytes: self.content_bytes,
-            injected_delay_ms: self.injected_delay_ms,
-            fault: self.fault.map(str::to_owned),
+            injected_delay_ms: self.drawn.as_ref().map_or(0.0, |d| millis(d.delay)),
+            fault: fault.map(|f| f.kind_name().to_owned()),
             imposed_by: self.imposed_by.map(str::to_owned),
             status: self.status,
             duration_ms: self.duration_ms,
@@ -97,6 +203,17 @@ impl Stored {
             detector_id_header: self.header(|h| &h.detector_id),
             model_name: self.header(|h| &h.model_name),
             traceparent: self.header(|h| &h.traceparent),
+            key: self.key.map(|(key, _)| key.to_string()),
+            attempt: self.key.map(|(_, attempt)| attempt),
+            retry_after_s,
+            fault_ms,
+            hang_end,
+            failed_items: self
+                .drawn
+                .as_ref()
+                .and_then(|d| d.failed_items.as_deref())
+                .map(<[u32]>::to_vec)
+                .unwrap_or_default(),
         }
     }
 
@@ -106,17 +223,24 @@ impl Stored {
     }
 }
 
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
 /// A ring buffer of the most recent entries.
 #[derive(Debug)]
 pub(crate) struct Journal {
+    /// The detector's name, written into every entry read.
+    detector: Box<str>,
     // std Mutex: pushes and copies only, never held across an await.
     entries: Mutex<VecDeque<Stored>>,
     capacity: std::sync::atomic::AtomicUsize,
 }
 
 impl Journal {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(detector: &str, capacity: usize) -> Self {
         Self {
+            detector: detector.into(),
             // Allocated once (up to 100,000 entries): a ring that grows by
             // doubling would briefly hold two buffers just when load peaks.
             entries: Mutex::new(VecDeque::with_capacity(capacity.min(100_000))),
@@ -155,7 +279,7 @@ impl Journal {
             .collect();
         selected.sort_by_key(|e| e.seq);
         selected.truncate(limit);
-        selected.iter().map(Stored::entry).collect()
+        selected.iter().map(|e| e.entry(&self.detector)).collect()
     }
 
     /// The newest `limit` entries, in sequence order.
@@ -163,7 +287,10 @@ impl Journal {
         let mut selected: Vec<Stored> = self.lock().iter().cloned().collect();
         selected.sort_by_key(|e| e.seq);
         let skip = selected.len().saturating_sub(limit);
-        selected[skip..].iter().map(Stored::entry).collect()
+        selected[skip..]
+            .iter()
+            .map(|e| e.entry(&self.detector))
+            .collect()
     }
 
     /// Drops every entry.
@@ -193,19 +320,19 @@ mod tests {
             path: "/detect",
             correlation_id: None,
             content_bytes: 0,
-            injected_delay_ms: 0.0,
-            fault: None,
+            drawn: None,
             imposed_by: None,
             status: Some(200),
             duration_ms: 0.0,
             protocol: "native",
             headers: None,
+            key: None,
         }
     }
 
     #[test]
     fn the_oldest_entries_are_evicted_at_capacity() {
-        let journal = Journal::new(3);
+        let journal = Journal::new("d", 3);
         for seq in 1..=5 {
             journal.push(entry(seq));
         }
@@ -215,7 +342,7 @@ mod tests {
 
     #[test]
     fn reads_filter_by_sequence_sort_and_limit() {
-        let journal = Journal::new(10);
+        let journal = Journal::new("d", 10);
         for seq in [4, 2, 3, 1] {
             journal.push(entry(seq));
         }
@@ -227,7 +354,7 @@ mod tests {
 
     #[test]
     fn the_tail_is_the_newest_entries_in_sequence_order() {
-        let journal = Journal::new(10);
+        let journal = Journal::new("d", 10);
         for seq in [4, 2, 5, 3, 1] {
             journal.push(entry(seq));
         }

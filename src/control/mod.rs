@@ -9,6 +9,8 @@
 //! chance draw from a generator keyed apart from the request's own draws, so
 //! imposing a fault never shifts what the profile would have drawn.
 
+pub(crate) mod attempts;
+pub(crate) mod book;
 mod burst;
 pub(crate) mod journal;
 mod ready;
@@ -99,8 +101,16 @@ impl Control {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Decides what overrides request `seq` arriving at `now`.
-    pub(crate) fn impose(&self, behaviour: &Behaviour, seq: u64, now: Instant) -> Imposed {
+    /// Decides what overrides request number `seq`, drawing from generator
+    /// stream `stream`, arriving at `now`. Whether a partial outage hits it
+    /// is drawn from its stream (so in request mode the same requests are
+    /// hit); bursts follow arrival order.
+    pub(crate) fn impose(
+        &self,
+        behaviour: &Behaviour,
+        (seq, stream): (u64, u64),
+        now: Instant,
+    ) -> Imposed {
         let mut inner = self.lock();
         if let Some((remaining, fault)) = inner.next.as_mut() {
             let fault = fault.clone();
@@ -116,7 +126,7 @@ impl Control {
         }
         if let Some(window) = self.active_window(&inner, behaviour, now) {
             let applies = window.outage.probability >= 1.0
-                || self.window_key.rng(seq).random::<f64>() < window.outage.probability;
+                || self.window_key.rng(stream).random::<f64>() < window.outage.probability;
             if applies {
                 return window_imposition(&window, now);
             }

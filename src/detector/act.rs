@@ -17,10 +17,10 @@ use super::error::ApiError;
 use super::ids::RequestIds;
 use super::protocols::{Endpoint, errors};
 use super::response::{self, Identity};
-use crate::control::journal::{Stored, StoredHeaders};
+use crate::control::journal::{Drawn, Stored, StoredHeaders};
 use crate::profile::HangEnd;
 use crate::profile::Protocol;
-use crate::sampling::{Plan, PlannedFault};
+use crate::sampling::{Plan, PlannedFault, RequestKey};
 
 /// What is known about a detection request before its body is read.
 #[derive(Debug)]
@@ -36,6 +36,8 @@ pub(crate) struct Incoming {
     pub(crate) ids: RequestIds,
     /// Other headers the journal keeps.
     pub(crate) headers: Option<Box<StoredHeaders>>,
+    /// Its request key and attempt (request mode, or a keyed replay).
+    pub(crate) key: Option<(RequestKey, u32)>,
 }
 
 impl Incoming {
@@ -49,6 +51,7 @@ impl Incoming {
             http1: self.http1,
             ids: self.ids.clone(),
             headers: self.headers.clone(),
+            key: self.key,
         }
     }
 }
@@ -101,8 +104,7 @@ pub(crate) async fn act(
         .as_ref()
         .map_or("success", PlannedFault::kind_name);
     let record = |status: Option<u16>| {
-        let fault = plan.fault.as_ref().map(PlannedFault::kind_name);
-        state.record(incoming, &note, outcome, fault, status, Some(plan.delay));
+        state.record(incoming, &note, outcome, Some(Drawn::of(plan)), status);
     };
     let Some(fault) = &plan.fault else {
         sleep_until(deadline).await;
@@ -193,12 +195,11 @@ async fn hand_over_hang(
     });
     let state = state.clone();
     let incoming = incoming.detached();
-    let (note, delay) = (*note, plan.delay);
+    let (note, drawn) = (*note, Drawn::of(plan));
     // Counts the request as in flight until the hold ends, however it ends.
     let in_flight = InFlight::enter(&state.in_flight);
     let done = move || {
-        let fault = Some(outcome);
-        state.record(&incoming, &note, outcome, fault, status, Some(delay));
+        state.record(&incoming, &note, outcome, Some(drawn), status);
         drop(in_flight);
     };
     let hold = HoldPlan {
@@ -212,7 +213,8 @@ async fn hand_over_hang(
 }
 
 /// A complete HTTP/1.1 answer that closes the connection, with the headers
-/// the normal path adds (sequence number, echoed ids, date).
+/// the normal path adds (sequence number, request key and attempt, echoed
+/// ids, date).
 fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
     let reason = StatusCode::from_u16(status)
         .ok()
@@ -226,6 +228,10 @@ fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
         httpdate::fmt_http_date(std::time::SystemTime::now()),
     );
     let mut bytes = head.into_bytes();
+    if let Some((key, attempt)) = incoming.key {
+        let replay = format!("x-mock-key: {key}\r\nx-mock-attempt: {attempt}\r\n");
+        bytes.extend_from_slice(replay.as_bytes());
+    }
     for (name, value) in incoming.ids.headers() {
         bytes.extend_from_slice(name.as_str().as_bytes());
         bytes.extend_from_slice(b": ");
@@ -335,24 +341,24 @@ impl DetectorState {
         incoming: &Incoming,
         note: &Note,
         outcome: &str,
-        fault: Option<&'static str>,
+        drawn: Option<Drawn>,
         status: Option<u16>,
-        injected_delay: Option<Duration>,
     ) {
         let elapsed = incoming.arrival.elapsed();
         let (metrics, name) = (&self.metrics, self.name.as_str());
         self.series
             .request(metrics, name, note.endpoint, outcome, elapsed.as_secs_f64());
-        if let Some(delay) = injected_delay {
-            self.series
-                .injected_delay(metrics, name, delay.as_secs_f64());
+        if let Some(drawn) = &drawn {
+            let delay = drawn.delay.as_secs_f64();
+            self.series.injected_delay(metrics, name, delay);
         }
         self.processed.fetch_add(1, Ordering::Relaxed);
         if outcome != "success" {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(kind) = fault {
-            self.series.fault(metrics, name, kind);
+        let fault = drawn.as_ref().and_then(|d| d.fault.as_ref());
+        if let Some(fault) = fault {
+            self.series.fault(metrics, name, fault.kind_name());
         }
         self.journal.push(Stored {
             seq: incoming.seq,
@@ -360,13 +366,13 @@ impl DetectorState {
             path: note.endpoint.path(),
             correlation_id: incoming.ids.correlation_id.as_deref().map(Box::from),
             content_bytes: note.content_bytes,
-            injected_delay_ms: injected_delay.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-            fault,
+            drawn,
             imposed_by: note.imposed_by,
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
             protocol: note.endpoint.protocol().as_str(),
             headers: incoming.headers.clone(),
+            key: incoming.key,
         });
     }
 

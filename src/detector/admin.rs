@@ -22,6 +22,7 @@ use super::DetectorState;
 use super::error::ApiError;
 use super::pipeline;
 use crate::control::ControlError;
+use crate::control::journal::JournalEntry;
 use crate::profile::{DetectorProfile, ProfileError};
 use crate::profile::{NextFaults, Outage, Script};
 
@@ -268,6 +269,7 @@ async fn reset(State(state): State<Arc<DetectorState>>) -> Response {
 async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> Response {
     let mut limit = None;
     let mut since_seq = None;
+    let mut ndjson = false;
     for pair in request
         .uri()
         .query()
@@ -280,11 +282,12 @@ async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> 
         match (key, parsed) {
             ("limit", Ok(n)) => limit = Some(usize::try_from(n).unwrap_or(usize::MAX)),
             ("since_seq", Ok(n)) => since_seq = Some(n),
+            ("format", _) if value == "json" || value == "ndjson" => ndjson = value == "ndjson",
             _ => {
                 return bad(
                     &state,
                     "invalid_query",
-                    format!("`{pair}`: expected limit=N and/or since_seq=K"),
+                    format!("`{pair}`: expected limit=N, since_seq=K and/or format=json|ndjson"),
                 )
                 .into_response();
             }
@@ -298,6 +301,10 @@ async fn requests(State(state): State<Arc<DetectorState>>, request: Request) -> 
             .journal
             .read(since.unwrap_or(0), limit.unwrap_or(usize::MAX)),
     };
+    if ndjson {
+        let body = JournalEntry::to_ndjson(&entries);
+        return ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response();
+    }
     axum::Json(json!({"count": entries.len(), "requests": entries})).into_response()
 }
 

@@ -33,6 +33,7 @@ pub(crate) mod ops;
 mod overrides;
 mod pipeline;
 pub(crate) mod protocols;
+mod replay;
 mod request;
 mod response;
 mod series;
@@ -50,6 +51,8 @@ use prometheus::IntGauge;
 use tokio::time::Instant;
 
 use crate::control::Control;
+use crate::control::attempts::Attempts;
+use crate::control::book::ReplayBook;
 use crate::control::journal::Journal;
 use crate::metrics::Metrics;
 use crate::profile::{DetectorProfile, ProfileError};
@@ -118,6 +121,10 @@ pub(crate) struct DetectorState {
     started: Instant,
     pub(crate) control: Control,
     pub(crate) journal: Journal,
+    /// How many times each request key has been seen (request mode).
+    attempts: Attempts,
+    /// A journal being replayed, if any.
+    book: Option<ReplayBook>,
     pub(crate) metrics: Metrics,
     series: series::Series,
     in_flight: IntGauge,
@@ -141,7 +148,9 @@ impl DetectorState {
             in_flight: metrics.in_flight.with_label_values(&[&name]),
             key: SeedKey::new(seed, &detector_id),
             control: Control::new(seed, &detector_id),
-            journal: Journal::new(snapshot.behaviour.journal_size),
+            journal: Journal::new(&name, snapshot.behaviour.journal_size),
+            attempts: Attempts::new(snapshot.behaviour.replay.capacity),
+            book: None,
             name,
             seed,
             snapshot: RwLock::new(Arc::new(snapshot)),
@@ -159,6 +168,15 @@ impl DetectorState {
     /// Sets the read timeout of a profile that sets none (default 120 s).
     pub(crate) fn with_read_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.default_read_timeout = timeout;
+        self
+    }
+
+    /// Serves the outcomes of a recorded journal again (see
+    /// [`FleetBuilder::replay_journal`](crate::FleetBuilder::replay_journal)).
+    pub(crate) fn with_book(mut self, book: ReplayBook) -> Self {
+        let outcomes = book.len();
+        tracing::info!(detector = %self.name, outcomes, "replaying a journal");
+        self.book = Some(book);
         self
     }
 

@@ -63,6 +63,7 @@ impl DetectorState {
     pub(crate) fn reset_all(&self) {
         self.control.reset();
         self.journal.clear();
+        self.attempts.clear();
         self.seq.store(0, Ordering::Relaxed);
         self.processed.store(0, Ordering::Relaxed);
         self.errors.store(0, Ordering::Relaxed);
@@ -89,6 +90,7 @@ impl DetectorState {
         }
         let snapshot = Snapshot::new(profile)?;
         self.journal.resize(snapshot.behaviour.journal_size);
+        self.attempts.resize(snapshot.behaviour.replay.capacity);
         tracing::info!(
             detector = %self.name,
             latency = %snapshot.behaviour.latency,

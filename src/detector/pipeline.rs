@@ -5,14 +5,18 @@
 //!    id headers ([`ids`](super::ids)), enter the in-flight gauge;
 //! 2. **parse** — read the body within the profile's limit and let the
 //!    [`Wire`] parse it (a bad request is answered and journaled here);
-//! 3. **impose** — ask the `X-Mock-*` headers (when allowed) or runtime
-//!    control what overrides this request;
+//!    in request mode, find its key and attempt ([`replay`](super::replay));
+//! 3. **impose** — take a replayed journal's outcome for this request, if
+//!    any; else ask the `X-Mock-*` headers (when allowed) or runtime control
+//!    what overrides it;
 //! 4. **plan** — draw latency, fault and per-item failures from the
-//!    request's own seeded generator ([`sampling::plan`]);
+//!    request's own seeded generator ([`sampling::plan`]), keyed by its key
+//!    and attempt in request mode, by its arrival number in sequence mode;
 //! 5. **act** — render the success body, wait until arrival + latency, then
 //!    answer or act the fault out, and **record** it (journal, metrics,
 //!    health counters) — see [`act`](super::act);
-//! 6. **answer** — stamp `x-mock-seq` and echo the ids.
+//! 6. **answer** — stamp `x-mock-seq` (and, in request mode, `x-mock-key`
+//!    and `x-mock-attempt`) and echo the ids.
 //!
 //! What a request *gets* (steps 1–5) is the engine; how it is *written on the
 //! wire* is a [`Wire`]: a request parser and a renderer. A new wire protocol
@@ -36,14 +40,22 @@ use super::overrides::{self, Requested};
 use super::protocols::Endpoint;
 use super::response::{AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
+use crate::control::journal::Drawn;
 use crate::profile::{Protocol, ProtocolSet};
 use crate::sampling::{self, Imposed, Plan};
 
 /// The error code of a body that did not arrive within the read timeout.
 const BODY_TIMEOUT: &str = "body_timeout";
 
+/// The journal's `imposed_by` of an outcome served from a replayed journal.
+const REPLAYED: &str = "journal";
+
 /// `x-mock-seq`: the request's sequence number on its detector.
 const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
+/// `x-mock-key`: the request key (16 hex digits), in request mode.
+const X_MOCK_KEY: HeaderName = HeaderName::from_static("x-mock-key");
+/// `x-mock-attempt`: which send of its key the request was, in request mode.
+const X_MOCK_ATTEMPT: HeaderName = HeaderName::from_static("x-mock-attempt");
 
 /// What a parsed request asks of the engine.
 #[derive(Debug, Clone, Copy, Default)]
@@ -123,7 +135,7 @@ where
     let snapshot = state.current();
     let mut incoming = arrive(state, &parts, arrival, &snapshot.identity.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
-    let parsed = match parse(
+    let (parsed, body) = match parse(
         wire,
         &snapshot,
         &parts,
@@ -142,7 +154,20 @@ where
     };
     let work = wire.work(&parsed);
     incoming.ids.adopt_body_correlation(work.correlation_id);
-    let response = match imposition(state, &snapshot, &parts, &incoming) {
+    match state.key_of(&snapshot, &parts.headers, &body) {
+        Ok(key) => incoming.key = key,
+        Err(error) => {
+            let response = reject(state, wire.endpoint(), &incoming, error);
+            return answer(response, &incoming);
+        }
+    }
+    drop(body);
+    let replayed = state.replayed(incoming.key, incoming.seq);
+    let imposed = match replayed {
+        Some(_) => Ok(Imposed::default()),
+        None => imposition(state, &snapshot, &parts, &incoming),
+    };
+    let response = match imposed {
         Err(error) => reject(state, wire.endpoint(), &incoming, error),
         Ok(imposed) => {
             let request = Planned {
@@ -150,6 +175,7 @@ where
                 parsed: &parsed,
                 work,
                 imposed: &imposed,
+                replayed,
             };
             plan_and_act(state, &snapshot, &incoming, request).await
         }
@@ -163,9 +189,12 @@ struct Planned<'a, W: Wire> {
     parsed: &'a W::Parsed,
     work: Work<'a>,
     imposed: &'a Imposed,
+    /// The outcome a replayed journal recorded for this request.
+    replayed: Option<&'a Drawn>,
 }
 
-/// Steps 4 and 5: draw the plan, then act it out and record it.
+/// Steps 4 and 5: draw the plan (or take a replayed journal's), then act
+/// it out and record it.
 async fn plan_and_act<W: Wire>(
     state: &Arc<DetectorState>,
     snapshot: &Snapshot,
@@ -177,13 +206,21 @@ async fn plan_and_act<W: Wire>(
         parsed,
         work,
         imposed,
+        replayed,
     } = request;
     if let Some(n) = work.items {
         let items = state.metrics.batch_items.with_label_values(&[&state.name]);
         items.observe(n as f64);
     }
-    let mut rng = state.key.rng(incoming.seq);
-    let plan = sampling::plan(&snapshot.behaviour, &mut rng, work.items, imposed);
+    let (plan, imposed_by) = match replayed {
+        Some(drawn) => (drawn.plan(work.items), Some(REPLAYED)),
+        None => {
+            let stream = DetectorState::stream(snapshot, incoming.seq, incoming.key);
+            let mut rng = state.key.rng(stream);
+            let plan = sampling::plan(&snapshot.behaviour, &mut rng, work.items, imposed);
+            (plan, imposed.source)
+        }
+    };
     let ctx = AnswerContext {
         request_id: &incoming.ids.request_id,
         seq: incoming.seq,
@@ -193,7 +230,7 @@ async fn plan_and_act<W: Wire>(
     let note = Note {
         endpoint: wire.label(parsed),
         content_bytes: work.content_bytes,
-        imposed_by: imposed.source,
+        imposed_by,
     };
     let id = &snapshot.identity;
     act(state, id, incoming, &plan, note, || {
@@ -220,16 +257,18 @@ fn arrive(
         http1: parts.version <= axum::http::Version::HTTP_11,
         ids: RequestIds::from_headers(&parts.headers, || format!("{detector_id}-{seq}")),
         headers: ids::kept_headers(&parts.headers),
+        key: None,
     }
 }
 
-/// Step 2: admit, read within the limit, parse.
+/// Step 2: admit, read within the limit, parse. The body's bytes come back
+/// with the parsed request: the request key may hash them.
 async fn parse<W, B>(
     wire: &W,
     snapshot: &Snapshot,
     parts: &Parts,
     (body, timeout): (B, Duration),
-) -> Result<W::Parsed, ApiError>
+) -> Result<(W::Parsed, Bytes), ApiError>
 where
     W: Wire,
     B: HttpBody<Data = Bytes>,
@@ -242,7 +281,8 @@ where
     let id = &snapshot.identity.detector_id;
     let limit = snapshot.behaviour.body_limit;
     let bytes = read_body(parts, body, limit, timeout, id).await?;
-    wire.parse(snapshot, parts, &bytes)
+    let parsed = wire.parse(snapshot, parts, &bytes)?;
+    Ok((parsed, bytes))
 }
 
 /// The 404 of a protocol the profile leaves out of `protocols`.
@@ -276,7 +316,9 @@ fn imposition(
                 ignored.with_label_values(&[&state.name]).inc();
             }
             let control = &state.control;
-            Ok(control.impose(&snapshot.behaviour, incoming.seq, incoming.arrival))
+            let stream = DetectorState::stream(snapshot, incoming.seq, incoming.key);
+            let behaviour = &snapshot.behaviour;
+            Ok(control.impose(behaviour, (incoming.seq, stream), incoming.arrival))
         }
         Err(message) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -296,14 +338,21 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
         imposed_by: None,
     };
     let status = Some(e.status.as_u16());
-    state.record(incoming, &note, "bad_request", None, status, None);
+    state.record(incoming, &note, "bad_request", None, status);
     e.or_protocol(endpoint.protocol()).into_response()
 }
 
-/// Step 6: `x-mock-seq` and the echoed ids.
+/// Step 6: `x-mock-seq`, the request key and attempt (when it has them)
+/// and the echoed ids.
 fn answer(mut response: Response, incoming: &Incoming) -> Response {
     let headers = response.headers_mut();
     headers.insert(X_MOCK_SEQ, HeaderValue::from(incoming.seq));
+    if let Some((key, attempt)) = incoming.key {
+        if let Ok(key) = HeaderValue::try_from(key.to_string()) {
+            headers.insert(X_MOCK_KEY, key);
+        }
+        headers.insert(X_MOCK_ATTEMPT, HeaderValue::from(attempt));
+    }
     incoming.ids.echo(headers);
     response
 }

@@ -30,9 +30,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::control::book::ReplayBook;
+use crate::control::journal::JournalEntry;
 use crate::detector::{self, AdminAccess, DetectorState};
 use crate::metrics::Metrics;
-use crate::profile::{DetectorProfile, ProfileError};
+use crate::profile::{DetectorProfile, ProfileError, Replay};
 use crate::sampling::rng::entropy_seed;
 
 /// Default time in-flight requests get to finish on shutdown.
@@ -71,6 +73,9 @@ pub enum FleetError {
     /// The builder was given no profile.
     #[error("a fleet needs at least one detector profile")]
     Empty,
+    /// A journal to replay does not fit the fleet.
+    #[error("journal to replay: {0}")]
+    Journal(String),
 }
 
 /// Configures a [`Fleet`]; get one from [`Fleet::builder`].
@@ -85,6 +90,8 @@ pub struct FleetBuilder {
     read_timeout: Duration,
     admin_token: Option<String>,
     allow_overrides: bool,
+    replay: Option<Replay>,
+    journal: Vec<JournalEntry>,
 }
 
 impl FleetBuilder {
@@ -99,6 +106,8 @@ impl FleetBuilder {
             read_timeout: DEFAULT_READ_TIMEOUT,
             admin_token: None,
             allow_overrides: false,
+            replay: None,
+            journal: Vec::new(),
         }
     }
 
@@ -185,6 +194,27 @@ impl FleetBuilder {
         self
     }
 
+    /// Keys every detector's draws by `replay`, whatever their profiles say:
+    /// [`Replay::Request`] (the profiles' default) gives the same logical
+    /// request the same fate at any concurrency; [`Replay::Sequence`] keys
+    /// draws by arrival order.
+    pub fn replay(mut self, replay: Replay) -> Self {
+        self.replay = Some(replay);
+        self
+    }
+
+    /// Serves the outcomes recorded in `entries` (a journal saved from an
+    /// earlier run, say with [`JournalEntry::parse_ndjson`]) again: each
+    /// request whose key and attempt (or, for a journal recorded in
+    /// sequence mode, arrival number) is in it gets exactly its recorded
+    /// latency and fault; other requests draw from the profile, and both
+    /// are counted in `mockdet_replay_events_total`. Entries name their
+    /// detector; entries without a name go to a fleet's only detector.
+    pub fn replay_journal(mut self, entries: impl IntoIterator<Item = JournalEntry>) -> Self {
+        self.journal.extend(entries);
+        self
+    }
+
     /// Binds every listener, then starts serving. When this returns, every
     /// URL is valid.
     pub async fn start(self) -> Result<Fleet, FleetError> {
@@ -197,6 +227,7 @@ impl FleetBuilder {
             seed
         });
         let metrics = Metrics::new();
+        let mut books = self.books()?;
         let mut bound = Vec::with_capacity(self.profiles.len());
         for (i, profile) in self.profiles.iter().enumerate() {
             if let Some(first) = self.profiles[..i].iter().find(|p| p.name == profile.name) {
@@ -219,9 +250,15 @@ impl FleetBuilder {
             })?;
             let mut profile = profile.clone();
             profile.allow_overrides |= self.allow_overrides;
+            if let Some(replay) = self.replay {
+                profile.replay = replay;
+            }
             let access = AdminAccess::for_bind(self.bind, self.admin_token.clone());
-            let state = DetectorState::new(profile.clone(), seed, metrics.clone(), access)?
+            let mut state = DetectorState::new(profile.clone(), seed, metrics.clone(), access)?
                 .with_read_timeout(self.read_timeout);
+            if let Some(book) = books.remove(&profile.name) {
+                state = state.with_book(book);
+            }
             let detector = Detector {
                 name: profile.name.clone(),
                 addr,
@@ -230,6 +267,45 @@ impl FleetBuilder {
             bound.push((detector, listener));
         }
         Ok(Fleet::serve(bound, seed, self.drain))
+    }
+
+    /// The journal to replay, split by detector and checked.
+    fn books(&self) -> Result<HashMap<String, ReplayBook>, FleetError> {
+        let only = match self.profiles.as_slice() {
+            [only] => Some(only.name.as_str()),
+            _ => None,
+        };
+        let mut by_detector: HashMap<&str, Vec<&JournalEntry>> = HashMap::new();
+        for entry in &self.journal {
+            let name = match (entry.detector.as_str(), only) {
+                ("", Some(only)) => only,
+                ("", None) => {
+                    return Err(FleetError::Journal(format!(
+                        "entry seq {} names no detector, and the fleet has {}",
+                        entry.seq,
+                        self.profiles.len()
+                    )));
+                }
+                (name, _) if self.profiles.iter().any(|p| p.name == name) => name,
+                (name, _) => {
+                    let names: Vec<&str> = self.profiles.iter().map(|p| p.name.as_str()).collect();
+                    return Err(FleetError::Journal(format!(
+                        "entry seq {} is for detector `{name}`, which is not in the fleet ({})",
+                        entry.seq,
+                        names.join(", ")
+                    )));
+                }
+            };
+            by_detector.entry(name).or_default().push(entry);
+        }
+        by_detector
+            .into_iter()
+            .map(|(name, entries)| {
+                let book = ReplayBook::new(entries)
+                    .map_err(|e| FleetError::Journal(format!("detector `{name}`: {e}")))?;
+                Ok((name.to_owned(), book))
+            })
+            .collect()
     }
 
     fn port_of(&self, profile: &DetectorProfile) -> u16 {
@@ -341,6 +417,17 @@ impl Fleet {
     /// The seed every detector draws from.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// Every detector's journal, detector by detector in the order they
+    /// were added, each in sequence order: what to save when a test fails
+    /// ([`JournalEntry::to_ndjson`]) and replay later with
+    /// [`FleetBuilder::replay_journal`].
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.detectors
+            .iter()
+            .flat_map(|d| d.state.journal.read(0, usize::MAX))
+            .collect()
     }
 
     /// The fleet's metrics in the Prometheus text format (all detectors).

@@ -18,6 +18,7 @@ mod fault;
 mod latency;
 mod load;
 mod protocol;
+mod replay;
 
 pub use batch::{BatchLatency, BatchSpec};
 pub use control::{
@@ -30,6 +31,7 @@ pub use latency::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};
 pub use load::BUILTIN_NAMES;
 pub(crate) use protocol::ProtocolSet;
 pub use protocol::{Protocol, ProtocolOptions};
+pub use replay::{MAX_REPLAY_CAPACITY, Replay, ReplayOptions};
 
 /// The longest delay mockdet acts out, in milliseconds: 24 hours. Every
 /// duration a profile, the admin API or a header sets — latency bounds,
@@ -96,6 +98,14 @@ pub struct DetectorProfile {
     /// Azure's subscription key, Presidio's languages.
     #[serde(default)]
     pub protocol_options: ProtocolOptions,
+    /// How each request's draws are keyed: `request` (default) by the
+    /// request's key and attempt, so the same logical request gets the same
+    /// fate at any concurrency; `sequence` by arrival order.
+    #[serde(default)]
+    pub replay: Replay,
+    /// How request mode finds a request's key and attempt.
+    #[serde(default)]
+    pub replay_options: ReplayOptions,
     /// Honour the `X-Mock-Delay-Ms`, `X-Mock-Fault` and `X-Mock-Status`
     /// request headers (off by default; `--allow-overrides` turns it on).
     #[serde(default)]

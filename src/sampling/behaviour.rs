@@ -10,6 +10,7 @@ use crate::profile::{
     BatchPolicy, BurstSpec, DetectorProfile, FaultMenu, FieldError, Outage, ProfileError,
     ProtocolSet,
 };
+use crate::sampling::key::ReplayPolicy;
 use crate::sampling::latency::Latency;
 
 /// A profile checked and turned into ready-to-sample parts.
@@ -26,6 +27,8 @@ pub(crate) struct Behaviour {
     pub(crate) protocols: ProtocolSet,
     /// The profile's `limits.read_timeout_ms`, if set.
     pub(crate) read_timeout: Option<Duration>,
+    /// How draws are keyed (`replay`, `replay_options`).
+    pub(crate) replay: ReplayPolicy,
 }
 
 impl DetectorProfile {
@@ -75,6 +78,8 @@ impl DetectorProfile {
         self.protocol_options
             .check()
             .map_err(|e| invalid(e.field, e.reason))?;
+        let replay = ReplayPolicy::new(self.replay, &self.replay_options)
+            .map_err(|e| invalid(e.field, e.reason))?;
         Ok(Behaviour {
             latency,
             faults,
@@ -86,6 +91,7 @@ impl DetectorProfile {
             allow_overrides: self.allow_overrides,
             protocols,
             read_timeout,
+            replay,
         })
     }
 

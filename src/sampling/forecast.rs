@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::RequestKey;
 use super::rng::SeedKey;
 use super::{Behaviour, Imposed, PlannedFault, plan};
 use crate::profile::{DetectorProfile, FaultKind, ProfileError};
@@ -47,11 +48,36 @@ impl Forecast {
         })
     }
 
-    /// The fate of the single (non-batch) request with sequence number `seq`.
+    /// The fate of the single (non-batch) request with sequence number
+    /// `seq` on a detector replaying by [`Sequence`](crate::Replay::Sequence).
     pub fn fate(&self, seq: u64) -> Fate {
+        self.fate_of_stream(seq)
+    }
+
+    /// The fate of the `attempt`-th send (1 for the first) of the single
+    /// request `key` on a detector replaying by
+    /// [`Request`](crate::Replay::Request), the default.
+    ///
+    /// ```
+    /// use mockdet::{DetectorProfile, Forecast, RequestKey};
+    ///
+    /// let forecast = Forecast::new(&DetectorProfile::builtin("failing")?, 42)?;
+    /// // What a request with `X-Correlation-ID: order-17` and this body gets
+    /// // on its first send, and on its retry.
+    /// let key = RequestKey::new(Some(("x-correlation-id", "order-17")), Some(br#"{"content":"hi"}"#));
+    /// let (first, retry) = (forecast.fate_of(key, 1), forecast.fate_of(key, 2));
+    /// assert_eq!(first, forecast.fate_of(key, 1));
+    /// # let _ = retry;
+    /// # Ok::<(), mockdet::ProfileError>(())
+    /// ```
+    pub fn fate_of(&self, key: RequestKey, attempt: u32) -> Fate {
+        self.fate_of_stream(key.stream(attempt))
+    }
+
+    fn fate_of_stream(&self, stream: u64) -> Fate {
         let planned = plan(
             &self.behaviour,
-            &mut self.key.rng(seq),
+            &mut self.key.rng(stream),
             None,
             &Imposed::default(),
         );

@@ -5,11 +5,13 @@
 
 mod behaviour;
 mod forecast;
+mod key;
 pub(crate) mod latency;
 pub(crate) mod rng;
 
 pub(crate) use behaviour::{Behaviour, ReadyBursts};
 pub use forecast::{Fate, Forecast};
+pub use key::RequestKey;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -221,6 +223,55 @@ mod tests {
         // Five standard deviations of a binomial proportion: never flakes.
         let tolerance = 5.0 * (p * (1.0 - p) / n as f64).sqrt();
         assert!((failed / n as f64 - p).abs() < tolerance, "{failed}");
+    }
+
+    /// Request mode keeps the statistics: draws keyed by request keys (one
+    /// fresh id per request, as a gateway sends them) have the profile's
+    /// fault rates and latency law — the key hash does not bias them.
+    #[test]
+    fn request_keyed_draws_keep_fault_rates_and_the_latency_law() {
+        let b = behaviour("failing");
+        let key = SeedKey::new(5, "mock-failing-detector");
+        let n = 20_000usize;
+        let body = br#"{"content":"the same text","content_type":"text"}"#;
+        let plans: Vec<Plan> = (0..n)
+            .map(|i| {
+                let id = format!("order-{i}");
+                let request = RequestKey::new(Some(("x-correlation-id", &id)), Some(body));
+                plan(
+                    &b,
+                    &mut key.rng(request.stream(1)),
+                    None,
+                    &Imposed::default(),
+                )
+            })
+            .collect();
+        let failed = plans.iter().filter(|p| p.fault.is_some()).count() as f64;
+        let p = 0.30;
+        let tolerance = 5.0 * (p * (1.0 - p) / n as f64).sqrt();
+        assert!((failed / n as f64 - p).abs() < tolerance, "{failed}");
+        let mut delays: Vec<f64> = plans
+            .iter()
+            .map(|p| p.delay.as_secs_f64() * 1000.0)
+            .collect();
+        let d = latency::ks_statistic(&mut delays, |x| b.latency.cdf(x));
+        assert!(d <= 0.02, "KS D {d}");
+
+        // Retries of one key: attempts draw independently too.
+        let request = RequestKey::new(Some(("x-correlation-id", "one")), Some(body));
+        let mut delays: Vec<f64> = (1..=n as u32)
+            .map(|attempt| {
+                let plan = plan(
+                    &b,
+                    &mut key.rng(request.stream(attempt)),
+                    None,
+                    &Imposed::default(),
+                );
+                plan.delay.as_secs_f64() * 1000.0
+            })
+            .collect();
+        let d = latency::ks_statistic(&mut delays, |x| b.latency.cdf(x));
+        assert!(d <= 0.02, "KS D over attempts {d}");
     }
 
     #[test]

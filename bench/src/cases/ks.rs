@@ -1,9 +1,10 @@
 //! Case 3 — distribution fidelity: every built-in profile at a steady
 //! open-loop rate (all five in one `mockdet`, concurrently), and the
 //! Kolmogorov–Smirnov distance between the latencies the client saw and the
-//! profile's configured CDF.
+//! profile's configured CDF — once in each replay mode.
 //!
-//! mockdet's `x-mock-seq` header names each answer's sequence number, and a
+//! mockdet's `x-mock-key` and `x-mock-attempt` headers (request mode) or
+//! `x-mock-seq` (sequence mode) name what each answer drew from, and a
 //! seeded run is replayable, so the benchmark recomputes every request's
 //! planned delay and fault. That gives
 //!
@@ -26,7 +27,7 @@ use crate::report::{On, Target};
 use crate::stats::{ks_critical_95, ks_truncated, summarise, upper_quantile};
 use crate::sys::CpuMeter;
 use mockdet::profile::{BUILTIN_NAMES, FaultKind};
-use mockdet::{DetectorProfile, Forecast};
+use mockdet::{DetectorProfile, Forecast, Replay};
 
 /// Latencies are compared up to the point where the CDF reaches this (the
 /// rest of the tail would only make the run wait).
@@ -53,13 +54,23 @@ struct Sample {
     timed_out: usize,
 }
 
-/// Runs the case and adds one figure per built-in profile.
+/// Runs the case and adds one figure per built-in profile and replay mode:
+/// request mode (the default) with a fresh correlation id on every request,
+/// so every request draws from a different key's stream — the figure that
+/// shows the key hash does not bias the draws — then sequence mode.
 pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
+    for mode in [Replay::Request, Replay::Sequence] {
+        run_mode(bench, mode).await?;
+    }
+    Ok(())
+}
+
+async fn run_mode(bench: &mut Bench, mode: Replay) -> Result<(), BenchError> {
     let subjects = BUILTIN_NAMES
         .iter()
         .map(|name| subject(bench, name))
         .collect::<Result<Vec<_>, _>>()?;
-    let server = bench.mockdet_builtins().await?;
+    let server = bench.mockdet_builtins(mode).await?;
     let body = Bytes::from(detect_body());
     let mut runs = tokio::task::JoinSet::new();
     for (i, s) in subjects.iter().enumerate() {
@@ -68,6 +79,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
             path: "/detect",
             body: body.clone(),
             headers: &[],
+            fresh_ids: mode == Replay::Request,
         };
         let plan = s.plan;
         runs.spawn(async move { (i, open_loop(plan, shot).await) });
@@ -81,13 +93,17 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let busy = meter.utilisation();
     server.stop().await;
     let busy_of = |i: usize| busy.get(i).copied().unwrap_or(f64::NAN);
-    bench.report.note("ks.server_cpu", busy_of(0));
-    bench.report.note("ks.client_cpu", busy_of(1));
+    bench
+        .report
+        .note(format!("ks.{mode}.server_cpu"), busy_of(0));
+    bench
+        .report
+        .note(format!("ks.{mode}.client_cpu"), busy_of(1));
     for (subject, run) in subjects.iter().zip(results) {
         let run = run.ok_or(BenchError::LostRun {
             profile: subject.name,
         })?;
-        report(bench, subject, &run);
+        report(bench, mode, subject, &run);
     }
     Ok(())
 }
@@ -143,8 +159,12 @@ fn sample(subject: &Subject, run: &OpenRun) -> Sample {
                 continue;
             }
         };
-        let Some(seq) = answer.seq else { continue };
-        let fate = subject.forecast.fate(seq);
+        // In request mode the answer names its key and attempt.
+        let fate = match (answer.key, answer.seq) {
+            (Some((key, attempt)), _) => subject.forecast.fate_of(key, attempt),
+            (None, Some(seq)) => subject.forecast.fate(seq),
+            (None, None) => continue,
+        };
         let hang_or_reset = matches!(fate.fault, Some(FaultKind::Hang | FaultKind::Reset));
         let planned = fate.delay.as_secs_f64() * 1000.0;
         if hang_or_reset || planned > subject.cap_ms {
@@ -157,18 +177,18 @@ fn sample(subject: &Subject, run: &OpenRun) -> Sample {
     s
 }
 
-fn report(bench: &mut Bench, subject: &Subject, run: &OpenRun) {
+fn report(bench: &mut Bench, mode: Replay, subject: &Subject, run: &OpenRun) {
     let mut s = sample(subject, run);
     let cdf = |x: f64| subject.forecast.latency_cdf(x);
     let d_observed = ks_truncated(&mut s.observed, cdf, subject.cap_ms);
     let d_planned = ks_truncated(&mut s.planned, cdf, subject.cap_ms);
     let n = s.observed.len();
-    let name = subject.name;
+    let name = format!("{mode}.{}", subject.name);
     bench.report.figure(
         &format!("ks.{name}"),
         format!(
-            "`{name}` open loop at {} req/s: KS D (n = {n})",
-            bench.settings.ks_rate
+            "`{}` open loop at {} req/s, {mode} mode: KS D (n = {n})",
+            subject.name, bench.settings.ks_rate
         ),
         "",
         (d_observed, d_planned),

@@ -6,6 +6,7 @@ pub(crate) mod hold;
 pub(crate) mod ks;
 pub(crate) mod memory;
 pub(crate) mod protocols;
+pub(crate) mod replay;
 pub(crate) mod spawn;
 pub(crate) mod throughput;
 pub(crate) mod timer;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use super::error::BenchError;
 use super::process::{Launch, Scratch, Server};
 use super::report::Report;
-use mockdet::DetectorProfile;
+use mockdet::{DetectorProfile, Replay};
 
 /// A realistic ~300-byte text for `/detect`: prose with one email address,
 /// so the PII rules find something and the others scan it all.
@@ -177,7 +178,7 @@ impl Bench {
     }
 
     /// Starts `mockdet` with all five built-ins, each moved to port 0.
-    pub(crate) async fn mockdet_builtins(&self) -> Result<Server, BenchError> {
+    pub(crate) async fn mockdet_builtins(&self, replay: Replay) -> Result<Server, BenchError> {
         let env = mockdet::profile::BUILTIN_NAMES
             .iter()
             .map(|name| {
@@ -187,8 +188,12 @@ impl Bench {
                 )
             })
             .collect();
-        let args = vec![format!("--seed={}", self.seed)];
-        Server::start(&self.launch(args, env, "mockdet-builtins.log")).await
+        let args = vec![
+            format!("--seed={}", self.seed),
+            format!("--replay={replay}"),
+        ];
+        let log = format!("mockdet-builtins-{replay}.log");
+        Server::start(&self.launch(args, env, &log)).await
     }
 }
 

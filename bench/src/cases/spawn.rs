@@ -17,7 +17,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
         let server = bench.baseline(0, 5).await?;
         base.push(ms(server.ready_after));
         server.stop().await;
-        let server = bench.mockdet_builtins().await?;
+        let server = bench.mockdet_builtins(mockdet::Replay::Request).await?;
         mock.push(ms(server.ready_after));
         server.stop().await;
     }

@@ -213,6 +213,7 @@ async fn native_round(
         path: traffic.path,
         body: Bytes::from(traffic.body.to_owned()),
         headers: traffic.headers,
+        fresh_ids: false,
     };
     let run = closed_loop(&plan, &shot).await?;
     Ok((run.rate(), run.errors))

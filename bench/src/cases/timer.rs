@@ -104,6 +104,7 @@ async fn measure(bench: &Bench, server: Server, listener: &str) -> Result<Side, 
         path: "/detect",
         body: Bytes::from(detect_body()),
         headers: &[],
+        fresh_ids: false,
     };
     let meter = CpuMeter::start(&[server.pid(), std::process::id()]);
     let run = closed_loop(&plan, &shot).await;

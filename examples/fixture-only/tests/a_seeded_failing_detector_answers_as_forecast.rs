@@ -1,12 +1,13 @@
 //! mockdet from outside its workspace, as a fixture: a seeded `failing`
 //! detector on an ephemeral port, called over a raw HTTP/1.1 connection (no
-//! HTTP client needed), answers each request as `Forecast` says its
-//! sequence number will be answered.
+//! HTTP client needed), answers each request as `Forecast` says that
+//! request — its correlation id and body — will be answered, whatever order
+//! the concurrent requests arrive in.
 
 use std::time::Duration;
 
 use mockdet::profile::FaultKind;
-use mockdet::{DetectorProfile, Fleet, Forecast};
+use mockdet::{DetectorProfile, Fleet, Forecast, RequestKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -18,7 +19,8 @@ enum Answer {
     /// A complete HTTP response (the server closes after it).
     Response {
         status: u16,
-        seq: Option<u64>,
+        /// `x-mock-attempt`: which send of its request key this was.
+        attempt: Option<u32>,
         body: String,
     },
     /// The connection ended (reset, or closed) before a status line.
@@ -49,13 +51,13 @@ async fn exchange(addr: std::net::SocketAddr, request: String) -> Answer {
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP status line: {head:?}"));
-    let seq = lines
+    let attempt = lines
         .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("x-mock-seq"))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("x-mock-attempt"))
         .and_then(|(_, value)| value.trim().parse().ok());
     Answer::Response {
         status,
-        seq,
+        attempt,
         body: body.to_owned(),
     }
 }
@@ -64,13 +66,16 @@ fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nhost: mockdet\r\nconnection: close\r\n\r\n")
 }
 
-fn post_json(path: &str, json: &str) -> String {
+fn post_json(path: &str, correlation_id: &str, json: &str) -> String {
     format!(
         "POST {path} HTTP/1.1\r\nhost: mockdet\r\nconnection: close\r\n\
+         x-correlation-id: {correlation_id}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
         json.len()
     )
 }
+
+const BODY: &str = r#"{"content": "call me at 555-867-5309"}"#;
 
 #[tokio::test]
 async fn a_seeded_failing_detector_answers_each_request_as_its_forecast_says() {
@@ -91,16 +96,13 @@ async fn a_seeded_failing_detector_answers_each_request_as_its_forecast_says() {
         "/health names its detector: {body}"
     );
 
-    // Concurrently: the k-th request's fate depends on k alone, not on the
-    // order in which the requests happen to arrive.
+    // Concurrently: each request's fate depends on the request alone (its
+    // correlation id and body: its key), not on the order of arrival.
     let requests = 12;
-    let calls: Vec<_> = (0..requests)
-        .map(|_| {
-            tokio::spawn(exchange(
-                addr,
-                post_json("/analyze", r#"{"content": "call me at 555-867-5309"}"#),
-            ))
-        })
+    let ids: Vec<String> = (0..requests).map(|i| format!("call-{i}")).collect();
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| tokio::spawn(exchange(addr, post_json("/analyze", id, BODY))))
         .collect();
     let mut answers = Vec::new();
     for call in calls {
@@ -114,31 +116,36 @@ async fn a_seeded_failing_detector_answers_each_request_as_its_forecast_says() {
     let profile = DetectorProfile::builtin("failing").expect("a built-in profile");
     let forecast = Forecast::new(&profile, SEED).expect("the built-in profile is valid");
     let mut seen_healthy = 0;
-    for answer in &answers {
-        let Answer::Response { status, seq, body } = answer else {
-            continue; // a reset: nothing to pair with its forecast
+    for (id, answer) in ids.iter().zip(&answers) {
+        let key = RequestKey::new(Some(("x-correlation-id", id)), Some(BODY.as_bytes()));
+        let fate = forecast.fate_of(key, 1);
+        let Answer::Response {
+            status,
+            attempt,
+            body,
+        } = answer
+        else {
+            assert_eq!(fate.fault, Some(FaultKind::Reset), "{id} was cut off");
+            continue;
         };
-        let seq = seq.unwrap_or_else(|| panic!("answer {status} has no x-mock-seq: {body}"));
-        match forecast.fate(seq).fault {
+        assert_eq!(*attempt, Some(1), "{id}: the first send of its key");
+        match fate.fault {
             None => {
                 seen_healthy += 1;
-                assert_eq!(
-                    *status, 200,
-                    "request {seq} was forecast to succeed: {body}"
-                );
+                assert_eq!(*status, 200, "request {id} was forecast to succeed: {body}");
                 assert!(
                     body.contains(r#""detector_id":"mock-failing-detector""#),
-                    "request {seq}'s result names its detector: {body}"
+                    "request {id}'s result names its detector: {body}"
                 );
             }
             Some(FaultKind::HttpError) => assert!(
                 *status >= 400,
-                "request {seq} was forecast an HTTP error, got {status}: {body}"
+                "request {id} was forecast an HTTP error, got {status}: {body}"
             ),
-            Some(FaultKind::Reset) => panic!("request {seq} was forecast a reset, got {status}"),
+            Some(FaultKind::Reset) => panic!("request {id} was forecast a reset, got {status}"),
             Some(kind) => assert_eq!(
                 *status, 200,
-                "request {seq} was forecast {kind:?}, which answers 200"
+                "request {id} was forecast {kind:?}, which answers 200"
             ),
         }
     }

@@ -26,7 +26,8 @@ type Route = (
 pub(super) fn paths(s: &mut Schemas, paths: &mut Map<String, Value>) -> Value {
     let body = "the body is not that JSON object (`invalid_body`), not a valid profile \
                 (`invalid_profile`) or control (`invalid_control`), or broke off (`unreadable_body`)";
-    let query = "a query other than `limit=N` and/or `since_seq=K` (`invalid_query`)";
+    let query =
+        "a query other than `limit=N`, `since_seq=K` and/or `format=json|ndjson` (`invalid_query`)";
     let patch = json!({
         "type": "object",
         "description": "An RFC 7386 merge patch of the profile: objects merge, `null` deletes.",
@@ -153,13 +154,21 @@ pub(super) fn paths(s: &mut Schemas, paths: &mut Map<String, Value>) -> Value {
                 json!({"name": name, "in": "query", "required": false, "description": what,
                        "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX}})
             };
+            let format = json!({"name": "format", "in": "query", "required": false,
+                "description": "`json` (the default) or `ndjson`: one `JournalEntry` per line, \
+                                what `mockdet replay --journal` reads",
+                "schema": {"type": "string", "enum": ["json", "ndjson"]}});
             operation["parameters"] = json!([
                 count("limit", "at most this many entries; alone, the newest"),
                 count(
                     "since_seq",
                     "entries after this sequence number, oldest first"
                 ),
+                format,
             ]);
+            operation["responses"]["200"]["content"]["application/x-ndjson"] = json!({
+                "schema": {"type": "string", "description": "one JournalEntry object per line"}
+            });
         }
         let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
         item[method] = operation;

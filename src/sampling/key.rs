@@ -1,0 +1,403 @@
+//! Request keys: what makes two requests "the same logical request" in
+//! request-mode replay, and the stable hash that names one.
+//!
+//! A key is the hash of the request's id — the first of the profile's
+//! `replay_options.key_headers` it carries — and, unless `key_body = false`,
+//! of its body in canonical form (JSON whitespace between tokens ignored).
+//! Without any of those headers the body alone is the key, so two identical
+//! contents sent without ids share one key and their sends count as attempts
+//! 1, 2, 3 … of it.
+//!
+//! The hash is mockdet's own, fixed across versions, platforms and
+//! processes (tests pin known values), so replicas and a replayed journal
+//! name a request the same way.
+
+use std::fmt;
+
+use axum::http::{HeaderMap, HeaderName};
+
+use crate::profile::{FieldError, MAX_REPLAY_CAPACITY, Replay, ReplayOptions};
+
+/// The hash naming one logical request on one detector; shown as 16 hex
+/// digits in the journal.
+///
+/// ```
+/// use mockdet::RequestKey;
+///
+/// let key = RequestKey::new(Some(("x-correlation-id", "order-17")), Some(br#"{"content":"hi"}"#));
+/// // Whitespace between JSON tokens does not change the key.
+/// let spaced = RequestKey::new(Some(("x-correlation-id", "order-17")), Some(b"{ \"content\" : \"hi\" }"));
+/// assert_eq!(key, spaced);
+/// assert_eq!(key.to_string().parse::<RequestKey>().unwrap(), key);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestKey(pub(crate) u64);
+
+impl RequestKey {
+    /// The key of a request carrying the id `(header, value)` (if any) and
+    /// the body `body` (if the body is part of the key).
+    pub fn new(id: Option<(&str, &str)>, body: Option<&[u8]>) -> Self {
+        let mut hasher = StableHasher::default();
+        if let Some((header, value)) = id {
+            hasher.write(header.to_ascii_lowercase().as_bytes());
+            hasher.write(b":");
+            hasher.write(value.as_bytes());
+        }
+        hasher.write(&[0xff]);
+        if let Some(body) = body {
+            canonical_json(body, |byte| hasher.byte(byte));
+        }
+        Self(hasher.finish())
+    }
+
+    /// The generator stream of `attempt` of this key: where its latency,
+    /// fault and item draws come from.
+    pub(crate) fn stream(self, attempt: u32) -> u64 {
+        let mut state = self.0 ^ u64::from(attempt).wrapping_mul(0xa076_1d64_78bd_642f);
+        super::rng::splitmix64(&mut state)
+    }
+}
+
+impl fmt::Display for RequestKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl std::str::FromStr for RequestKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let refused = || format!("`{s}` is not a request key (16 hex digits)");
+        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(refused());
+        }
+        u64::from_str_radix(s, 16).map(Self).map_err(|_| refused())
+    }
+}
+
+/// How one detector finds a request's key.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRule {
+    /// Headers naming the request, first present wins.
+    pub(crate) headers: Vec<HeaderName>,
+    /// Whether the body is part of the key even when a header names it.
+    pub(crate) body: bool,
+}
+
+/// `replay` and `replay_options`, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplayPolicy {
+    pub(crate) mode: Replay,
+    pub(crate) keys: KeyRule,
+    pub(crate) capacity: usize,
+    pub(crate) attempt_header: Option<HeaderName>,
+}
+
+impl ReplayPolicy {
+    /// Checks `options` for a detector replaying by `mode`.
+    pub(crate) fn new(mode: Replay, options: &ReplayOptions) -> Result<Self, FieldError> {
+        let header = |field: &str, name: &str| {
+            HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                FieldError::new(
+                    format!("replay_options.{field}"),
+                    format!("`{name}` is not an HTTP header name"),
+                )
+            })
+        };
+        let headers = options
+            .key_headers
+            .iter()
+            .map(|name| header("key_headers", name))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(1..=MAX_REPLAY_CAPACITY).contains(&options.capacity) {
+            return Err(FieldError::new(
+                "replay_options.capacity",
+                format!(
+                    "{} is not between 1 and {MAX_REPLAY_CAPACITY} keys",
+                    options.capacity
+                ),
+            ));
+        }
+        let attempt_header = match &options.attempt_header {
+            Some(name) => Some(header("attempt_header", name)?),
+            None => None,
+        };
+        Ok(Self {
+            mode,
+            keys: KeyRule {
+                headers,
+                body: options.key_body,
+            },
+            capacity: options.capacity,
+            attempt_header,
+        })
+    }
+}
+
+/// `traceparent`: keyed by its trace id alone, which every retry of a
+/// traced call shares (the parent span id changes per attempt).
+const TRACEPARENT: &str = "traceparent";
+
+impl KeyRule {
+    /// The key of a request with `headers` and `body`.
+    pub(crate) fn key(&self, headers: &HeaderMap, body: &[u8]) -> RequestKey {
+        let id = self.headers.iter().find_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            let value = if name.as_str() == TRACEPARENT {
+                trace_id(value)
+            } else {
+                value
+            };
+            Some((name.as_str(), value))
+        });
+        let body = (self.body || id.is_none()).then_some(body);
+        RequestKey::new(id, body)
+    }
+}
+
+/// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`);
+/// the whole value if it is not shaped like one.
+fn trace_id(traceparent: &str) -> &str {
+    let mut fields = traceparent.trim().split('-');
+    match (fields.next(), fields.next()) {
+        (Some(_version), Some(trace)) if trace.len() == 32 => trace,
+        _ => traceparent,
+    }
+}
+
+/// Feeds `body` to `out` without the whitespace between JSON tokens: the
+/// same JSON sent compact or pretty-printed gives the same bytes. Bytes in
+/// strings are kept as they are (escapes are not decoded).
+fn canonical_json(body: &[u8], mut out: impl FnMut(u8)) {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else if byte == b'"' {
+            in_string = true;
+        }
+        out(byte);
+    }
+}
+
+/// A 64-bit hash fixed by this code alone (std's and most crates' hashers
+/// may change between versions): bytes are packed into 64-bit words, each
+/// word multiplied in, and the result finished with SplitMix64.
+#[derive(Default)]
+struct StableHasher {
+    state: u64,
+    word: u64,
+    filled: u32,
+    len: u64,
+}
+
+impl StableHasher {
+    fn byte(&mut self, byte: u8) {
+        self.word |= u64::from(byte) << (8 * self.filled);
+        self.filled += 1;
+        self.len += 1;
+        if self.filled == 8 {
+            self.mix();
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.byte(byte);
+        }
+    }
+
+    fn mix(&mut self) {
+        self.state = (self.state ^ self.word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+        self.word = 0;
+        self.filled = 0;
+    }
+
+    fn finish(mut self) -> u64 {
+        self.mix();
+        let mut state = self.state ^ self.len;
+        super::rng::splitmix64(&mut state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(headers: &[&str], body: bool) -> KeyRule {
+        KeyRule {
+            headers: headers
+                .iter()
+                .map(|h| HeaderName::from_bytes(h.as_bytes()).unwrap())
+                .collect(),
+            body,
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn the_hash_is_pinned_so_replicas_and_versions_agree() {
+        // Changing these values breaks every saved journal: do not.
+        assert_eq!(RequestKey::new(None, None).to_string(), "1d4f9cf241ace07f");
+        assert_eq!(
+            RequestKey::new(Some(("x-correlation-id", "abc")), None).to_string(),
+            "430bf920176bdd4b"
+        );
+        assert_eq!(
+            RequestKey::new(None, Some(br#"{"content":"hello"}"#)).to_string(),
+            "6be0024fc5f6929b"
+        );
+    }
+
+    #[test]
+    fn whitespace_between_tokens_is_ignored_but_not_inside_strings() {
+        let compact = RequestKey::new(None, Some(br#"{"content":"a b","x":[1,2]}"#));
+        let pretty = RequestKey::new(
+            None,
+            Some(b"{\n  \"content\": \"a b\",\n  \"x\": [ 1, 2 ]\n}\r\n"),
+        );
+        assert_eq!(compact, pretty);
+        let other = RequestKey::new(None, Some(br#"{"content":"ab","x":[1,2]}"#));
+        assert_ne!(compact, other);
+        // An escaped quote does not end the string.
+        let escaped = RequestKey::new(None, Some(br#"{"content":"\" a"}"#));
+        let unspaced = RequestKey::new(None, Some(br#"{"content":"\"a"}"#));
+        assert_ne!(escaped, unspaced);
+    }
+
+    #[test]
+    fn the_first_present_header_names_the_request() {
+        let rule = rule(&["x-correlation-id", "x-request-id", "traceparent"], false);
+        let body = br#"{"content":"same"}"#;
+        let by_correlation = rule.key(
+            &headers(&[("x-correlation-id", "c1"), ("x-request-id", "r1")]),
+            body,
+        );
+        assert_eq!(
+            by_correlation,
+            RequestKey::new(Some(("x-correlation-id", "c1")), None)
+        );
+        let by_request = rule.key(&headers(&[("x-request-id", "r1")]), body);
+        assert_eq!(
+            by_request,
+            RequestKey::new(Some(("x-request-id", "r1")), None)
+        );
+        // No header: the body alone.
+        assert_eq!(
+            rule.key(&HeaderMap::new(), body),
+            RequestKey::new(None, Some(body))
+        );
+    }
+
+    #[test]
+    fn a_traceparent_is_keyed_by_its_trace_id_alone() {
+        let rule = rule(&["traceparent"], false);
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let first = headers(&[("traceparent", &format!("00-{trace}-00f067aa0ba902b7-01"))]);
+        let retry = headers(&[("traceparent", &format!("00-{trace}-b7ad6b7169203331-01"))]);
+        assert_eq!(rule.key(&first, b"{}"), rule.key(&retry, b"{}"));
+        assert_eq!(
+            rule.key(&first, b"{}"),
+            RequestKey::new(Some(("traceparent", trace)), None)
+        );
+        // Not shaped like one: the whole value.
+        let odd = headers(&[("traceparent", "not-a-trace")]);
+        assert_eq!(
+            rule.key(&odd, b"{}"),
+            RequestKey::new(Some(("traceparent", "not-a-trace")), None)
+        );
+    }
+
+    #[test]
+    fn with_the_body_in_the_key_one_id_covers_different_calls_apart() {
+        let rule = rule(&["traceparent"], true);
+        let trace = headers(&[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )]);
+        let a = rule.key(&trace, br#"{"content":"chunk one"}"#);
+        let b = rule.key(&trace, br#"{"content":"chunk two"}"#);
+        assert_ne!(a, b);
+        // And one body under two ids is two keys.
+        let c1 = rule.key(
+            &headers(&[(
+                "traceparent",
+                "00-11111111111111111111111111111111-00f067aa0ba902b7-01",
+            )]),
+            b"{}",
+        );
+        let c2 = rule.key(
+            &headers(&[(
+                "traceparent",
+                "00-22222222222222222222222222222222-00f067aa0ba902b7-01",
+            )]),
+            b"{}",
+        );
+        assert_ne!(c1, c2);
+    }
+
+    #[test]
+    fn attempts_of_one_key_draw_from_different_streams() {
+        let key = RequestKey::new(Some(("x-request-id", "r")), None);
+        let streams: std::collections::HashSet<u64> = (1..=1000).map(|a| key.stream(a)).collect();
+        assert_eq!(streams.len(), 1000);
+    }
+
+    #[test]
+    fn keys_parse_back_from_their_hex_and_refuse_anything_else() {
+        let key = RequestKey(0x0123_4567_89ab_cdef);
+        assert_eq!(key.to_string(), "0123456789abcdef");
+        assert_eq!("0123456789abcdef".parse::<RequestKey>(), Ok(key));
+        assert!("123".parse::<RequestKey>().is_err());
+        assert!("0123456789abcdeg".parse::<RequestKey>().is_err());
+        assert!("+123456789abcdef".parse::<RequestKey>().is_err());
+    }
+
+    #[test]
+    fn options_are_checked_with_their_field_named() {
+        let ok = ReplayOptions::default();
+        let policy = ReplayPolicy::new(Replay::Request, &ok).unwrap();
+        assert_eq!(policy.keys.headers.len(), 3);
+        assert_eq!(policy.attempt_header.unwrap().as_str(), "x-attempt");
+
+        let mut bad = ok.clone();
+        bad.key_headers.push("not a header".into());
+        let err = ReplayPolicy::new(Replay::Request, &bad).unwrap_err();
+        assert_eq!(err.field, "replay_options.key_headers");
+        assert!(err.reason.contains("`not a header`"), "{err:?}");
+
+        for capacity in [0, MAX_REPLAY_CAPACITY + 1] {
+            let mut bad = ok.clone();
+            bad.capacity = capacity;
+            let err = ReplayPolicy::new(Replay::Request, &bad).unwrap_err();
+            assert_eq!(err.field, "replay_options.capacity");
+        }
+
+        let mut bad = ok;
+        bad.attempt_header = Some("x attempt".into());
+        let err = ReplayPolicy::new(Replay::Sequence, &bad).unwrap_err();
+        assert_eq!(err.field, "replay_options.attempt_header");
+    }
+}
