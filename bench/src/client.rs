@@ -49,20 +49,25 @@ pub(crate) struct Shot {
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Shot {
-    fn request(&self) -> Result<hyper::Request<Full<Bytes>>, BenchError> {
+    /// The request, and the correlation id it carries if it got a fresh one.
+    fn request(&self) -> Result<(hyper::Request<Full<Bytes>>, Option<String>), BenchError> {
         let mut request = hyper::Request::post(self.path)
             .header(hyper::header::HOST, self.addr.to_string())
             .header(hyper::header::CONTENT_TYPE, "application/json");
         for (name, value) in self.headers {
             request = request.header(*name, *value);
         }
-        if self.fresh_ids {
+        let id = self.fresh_ids.then(|| {
             let n = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            request = request.header("x-correlation-id", format!("bench-{n}"));
+            format!("bench-{n}")
+        });
+        if let Some(id) = &id {
+            request = request.header("x-correlation-id", id.as_str());
         }
-        request
+        let request = request
             .body(Full::new(self.body.clone()))
-            .map_err(BenchError::Request)
+            .map_err(BenchError::Request)?;
+        Ok((request, id))
     }
 }
 
@@ -72,7 +77,9 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     /// mockdet's `x-mock-seq` header: the request's sequence number.
     pub(crate) seq: Option<u64>,
-    /// mockdet's `x-mock-key` and `x-mock-attempt` headers (request mode).
+    /// The request's key and attempt in request mode: the key from the
+    /// correlation id this client gave it, the attempt from mockdet's
+    /// `x-mock-attempt`.
     pub(crate) key: Option<(RequestKey, u32)>,
     pub(crate) latency_ms: f64,
     /// When the body was complete.
@@ -115,7 +122,7 @@ impl Conn {
 
     /// Sends `shot` and reads the whole answer.
     pub(crate) async fn exchange(&mut self, shot: &Shot) -> Result<Answer, BenchError> {
-        let request = shot.request()?;
+        let (request, id) = shot.request()?;
         let http = |source| BenchError::Http {
             addr: shot.addr,
             source,
@@ -129,8 +136,9 @@ impl Conn {
             value.to_str().ok().map(str::to_owned)
         };
         let seq = header("x-mock-seq").and_then(|v| v.parse().ok());
-        let key = header("x-mock-key").and_then(|v| v.parse().ok());
         let attempt = header("x-mock-attempt").and_then(|v| v.parse().ok());
+        // With `key_body = false` (the default) the id alone is the key.
+        let key = id.map(|id| RequestKey::new(Some(("x-correlation-id", &id)), None));
         response.into_body().collect().await.map_err(http)?;
         let done = Instant::now();
         Ok(Answer {

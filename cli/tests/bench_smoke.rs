@@ -22,7 +22,7 @@ const FIGURES: [&str; 27] = [
     "protocols.azure.rps",
     "protocols.presidio.rps",
     "protocols.litellm.rps",
-    "replay.request.rps",
+    "replay.request.ratio",
     "timer.achieved_over_ideal",
     "timer.overshoot_p50",
     "timer.overshoot_p99",

@@ -213,8 +213,7 @@ async fn hand_over_hang(
 }
 
 /// A complete HTTP/1.1 answer that closes the connection, with the headers
-/// the normal path adds (sequence number, request key and attempt, echoed
-/// ids, date).
+/// the normal path adds (sequence number, attempt, echoed ids, date).
 fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
     let reason = StatusCode::from_u16(status)
         .ok()
@@ -228,8 +227,8 @@ fn raw_answer(status: u16, body: &[u8], incoming: &Incoming) -> Bytes {
         httpdate::fmt_http_date(std::time::SystemTime::now()),
     );
     let mut bytes = head.into_bytes();
-    if let Some((key, attempt)) = incoming.key {
-        let replay = format!("x-mock-key: {key}\r\nx-mock-attempt: {attempt}\r\n");
+    if let Some((_, attempt)) = incoming.key {
+        let replay = format!("x-mock-attempt: {attempt}\r\n");
         bytes.extend_from_slice(replay.as_bytes());
     }
     for (name, value) in incoming.ids.headers() {

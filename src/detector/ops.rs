@@ -90,7 +90,8 @@ impl DetectorState {
         }
         let snapshot = Snapshot::new(profile)?;
         self.journal.resize(snapshot.behaviour.journal_size);
-        self.attempts.resize(snapshot.behaviour.replay.capacity);
+        let forgotten = self.attempts.resize(snapshot.behaviour.replay.capacity);
+        self.keys_forgotten(forgotten);
         tracing::info!(
             detector = %self.name,
             latency = %snapshot.behaviour.latency,

@@ -15,8 +15,8 @@
 //! 5. **act** — render the success body, wait until arrival + latency, then
 //!    answer or act the fault out, and **record** it (journal, metrics,
 //!    health counters) — see [`act`](super::act);
-//! 6. **answer** — stamp `x-mock-seq` (and, in request mode, `x-mock-key`
-//!    and `x-mock-attempt`) and echo the ids.
+//! 6. **answer** — stamp `x-mock-seq` (and, in request mode,
+//!    `x-mock-attempt`) and echo the ids.
 //!
 //! What a request *gets* (steps 1–5) is the engine; how it is *written on the
 //! wire* is a [`Wire`]: a request parser and a renderer. A new wire protocol
@@ -52,8 +52,6 @@ const REPLAYED: &str = "journal";
 
 /// `x-mock-seq`: the request's sequence number on its detector.
 const X_MOCK_SEQ: HeaderName = HeaderName::from_static("x-mock-seq");
-/// `x-mock-key`: the request key (16 hex digits), in request mode.
-const X_MOCK_KEY: HeaderName = HeaderName::from_static("x-mock-key");
 /// `x-mock-attempt`: which send of its key the request was, in request mode.
 const X_MOCK_ATTEMPT: HeaderName = HeaderName::from_static("x-mock-attempt");
 
@@ -342,15 +340,12 @@ fn reject(state: &DetectorState, endpoint: Endpoint, incoming: &Incoming, e: Api
     e.or_protocol(endpoint.protocol()).into_response()
 }
 
-/// Step 6: `x-mock-seq`, the request key and attempt (when it has them)
-/// and the echoed ids.
+/// Step 6: `x-mock-seq`, the attempt (when the request has a key; the key
+/// itself is in the journal) and the echoed ids.
 fn answer(mut response: Response, incoming: &Incoming) -> Response {
     let headers = response.headers_mut();
     headers.insert(X_MOCK_SEQ, HeaderValue::from(incoming.seq));
-    if let Some((key, attempt)) = incoming.key {
-        if let Ok(key) = HeaderValue::try_from(key.to_string()) {
-            headers.insert(X_MOCK_KEY, key);
-        }
+    if let Some((_, attempt)) = incoming.key {
         headers.insert(X_MOCK_ATTEMPT, HeaderValue::from(attempt));
     }
     incoming.ids.echo(headers);

@@ -69,6 +69,16 @@ impl DetectorState {
         found
     }
 
+    /// Counts keys a live change of `replay_options.capacity` forgot.
+    pub(crate) fn keys_forgotten(&self, forgotten: usize) {
+        if forgotten > 0 {
+            let events = &self.metrics.replay_events;
+            let counter = events.with_label_values(&[self.name.as_str(), "key_evicted"]);
+            counter.inc_by(forgotten as u64);
+            tracing::info!(detector = %self.name, forgotten, "a new key capacity: attempts count afresh");
+        }
+    }
+
     fn replay_event(&self, event: &str) {
         let events = &self.metrics.replay_events;
         events.with_label_values(&[self.name.as_str(), event]).inc();

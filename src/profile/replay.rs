@@ -59,14 +59,17 @@ pub struct ReplayOptions {
     /// `["x-correlation-id", "x-request-id", "traceparent"]`.
     pub key_headers: Vec<String>,
     /// Whether the body is part of the key even when a header names the
-    /// request (default true): different calls under one trace or
-    /// correlation id — a streaming orchestrator's chunks — are then
-    /// different requests, while a retry, same id and same body, is the same.
-    /// Without any of the headers the body alone is the key either way.
+    /// request (default false: the id alone names it, so a body carrying a
+    /// fresh per-run id or timestamp does not change the key). Turn it on
+    /// when one id covers different calls — a streaming orchestrator's
+    /// chunks under one trace id — so they are different requests while a
+    /// retry, same id and same body, is the same. Without any of the headers
+    /// the body alone is the key either way.
     pub key_body: bool,
     /// How many keys each detector remembers for counting attempts
-    /// (default 100,000; at most 10,000,000). Past it, the key first seen
-    /// longest ago is forgotten and starts again at attempt 1.
+    /// (default 100,000, 8 bytes each; at most 10,000,000). Past it, about
+    /// the key first seen longest ago is forgotten and starts again at
+    /// attempt 1; a live change starts counting afresh.
     pub capacity: usize,
     /// A header through which a client states the attempt number itself
     /// (1 for the first send), so a retry that lands on another replica
@@ -81,7 +84,7 @@ impl Default for ReplayOptions {
             key_headers: ["x-correlation-id", "x-request-id", "traceparent"]
                 .map(str::to_owned)
                 .to_vec(),
-            key_body: true,
+            key_body: false,
             capacity: 100_000,
             attempt_header: Some("x-attempt".to_owned()),
         }

@@ -62,9 +62,10 @@ impl Forecast {
     /// use mockdet::{DetectorProfile, Forecast, RequestKey};
     ///
     /// let forecast = Forecast::new(&DetectorProfile::builtin("failing")?, 42)?;
-    /// // What a request with `X-Correlation-ID: order-17` and this body gets
-    /// // on its first send, and on its retry.
-    /// let key = RequestKey::new(Some(("x-correlation-id", "order-17")), Some(br#"{"content":"hi"}"#));
+    /// // What a request with `X-Correlation-ID: order-17` gets on its first
+    /// // send, and on its retry.
+    /// // (The id alone is the key unless the profile sets `key_body = true`.)
+    /// let key = RequestKey::new(Some(("x-correlation-id", "order-17")), None);
     /// let (first, retry) = (forecast.fate_of(key, 1), forecast.fate_of(key, 2));
     /// assert_eq!(first, forecast.fate_of(key, 1));
     /// # let _ = retry;

@@ -3,8 +3,9 @@
 //! Kolmogorov–Smirnov distance between the latencies the client saw and the
 //! profile's configured CDF — once in each replay mode.
 //!
-//! mockdet's `x-mock-key` and `x-mock-attempt` headers (request mode) or
-//! `x-mock-seq` (sequence mode) name what each answer drew from, and a
+//! In request mode each request's key follows from the correlation id the
+//! benchmark gave it (and `x-mock-attempt` names its attempt); in sequence
+//! mode `x-mock-seq` names its arrival number. Either way a
 //! seeded run is replayable, so the benchmark recomputes every request's
 //! planned delay and fault. That gives
 //!

@@ -39,6 +39,11 @@ impl Side {
     pub(super) fn median_cpu(&mut self) -> f64 {
         median(&mut self.server_cpu)
     }
+
+    /// Each round's rate, in round order.
+    pub(super) fn rates(&self) -> &[f64] {
+        &self.rates
+    }
 }
 
 /// What one round sends: wrk's script when wrk is used, else our own
