@@ -152,22 +152,11 @@ where
     };
     let work = wire.work(&parsed);
     incoming.ids.adopt_body_correlation(work.correlation_id);
-    match state.key_of(&snapshot, &parts.headers, &body) {
-        Ok(key) => incoming.key = key,
-        Err(error) => {
-            let response = reject(state, wire.endpoint(), &incoming, error);
-            return answer(response, &incoming);
-        }
-    }
+    let decided = decide(state, &snapshot, &parts, &mut incoming, &body);
     drop(body);
-    let replayed = state.replayed(incoming.key, incoming.seq);
-    let imposed = match replayed {
-        Some(_) => Ok(Imposed::default()),
-        None => imposition(state, &snapshot, &parts, &incoming),
-    };
-    let response = match imposed {
+    let response = match decided {
         Err(error) => reject(state, wire.endpoint(), &incoming, error),
-        Ok(imposed) => {
+        Ok((imposed, replayed)) => {
             let request = Planned {
                 wire,
                 parsed: &parsed,
@@ -297,8 +286,25 @@ pub(crate) fn not_served(snapshot: &Snapshot, protocol: Protocol) -> ApiError {
     .in_protocol(protocol)
 }
 
-/// Step 3: what overrides this request — its `X-Mock-*` headers when
-/// allowed, else runtime control (outages, next-N, scripts, bursts).
+/// Step 3: the request's key and attempt (when its draws or a replayed
+/// journal need them), then what decides its fate: the replayed journal's
+/// outcome, else what overrides the profile.
+fn decide<'s>(
+    state: &'s DetectorState,
+    snapshot: &Snapshot,
+    parts: &Parts,
+    incoming: &mut Incoming,
+    body: &[u8],
+) -> Result<(Imposed, Option<&'s Drawn>), ApiError> {
+    incoming.key = state.key_of(snapshot, &parts.headers, body)?;
+    match state.replayed(incoming.key, incoming.seq) {
+        Some(drawn) => Ok((Imposed::default(), Some(drawn))),
+        None => Ok((imposition(state, snapshot, parts, incoming)?, None)),
+    }
+}
+
+/// What overrides this request — its `X-Mock-*` headers when allowed, else
+/// runtime control (outages, next-N, scripts, bursts).
 fn imposition(
     state: &DetectorState,
     snapshot: &Snapshot,
