@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::journal::{Drawn, JournalEntry};
-use crate::profile::{HangEnd, MAX_MS};
+use crate::profile::{FaultKind, HangEnd, MAX_MS};
 use crate::sampling::{PlannedFault, RequestKey};
 
 /// The outcomes of one detector's journal, ready to serve again.
@@ -88,31 +88,37 @@ fn drawn(entry: &JournalEntry) -> Result<Option<Drawn>, String> {
     }))
 }
 
-fn fault(entry: &JournalEntry, kind: &str) -> Result<PlannedFault, String> {
+fn fault(entry: &JournalEntry, name: &str) -> Result<PlannedFault, String> {
+    let Some(kind) = FaultKind::ALL.into_iter().find(|k| k.as_str() == name) else {
+        let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
+        return Err(format!(
+            "`fault`: `{name}` is not a fault kind ({})",
+            known.join(", ")
+        ));
+    };
     let fault_ms = || {
         let ms = entry
             .fault_ms
-            .ok_or_else(|| format!("a `{kind}` needs `fault_ms`"))?;
+            .ok_or_else(|| format!("a `{name}` needs `fault_ms`"))?;
         duration("fault_ms", ms)
     };
     Ok(match kind {
-        "http_error" => PlannedFault::HttpError {
+        FaultKind::HttpError => PlannedFault::HttpError {
             status: entry
                 .status
                 .filter(|s| (400..=599).contains(s))
                 .ok_or("an `http_error` needs its `status` (400..=599)")?,
             retry_after_s: entry.retry_after_s,
         },
-        "hang" => PlannedFault::Hang {
+        FaultKind::Hang => PlannedFault::Hang {
             hold: fault_ms()?,
             end: entry.hang_end.unwrap_or(HangEnd::Close),
         },
-        "slow_body" => PlannedFault::SlowBody { over: fault_ms()? },
-        "reset" => PlannedFault::Reset,
-        "malformed_json" => PlannedFault::MalformedJson,
-        "schema_invalid" => PlannedFault::SchemaInvalid,
-        "empty_body" => PlannedFault::EmptyBody,
-        other => return Err(format!("`fault`: `{other}` is not a fault kind")),
+        FaultKind::SlowBody => PlannedFault::SlowBody { over: fault_ms()? },
+        FaultKind::Reset => PlannedFault::Reset,
+        FaultKind::MalformedJson => PlannedFault::MalformedJson,
+        FaultKind::SchemaInvalid => PlannedFault::SchemaInvalid,
+        FaultKind::EmptyBody => PlannedFault::EmptyBody,
     })
 }
 
