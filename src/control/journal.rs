@@ -331,6 +331,40 @@ mod tests {
     }
 
     #[test]
+    fn a_drawn_outcome_round_trips_through_an_entry_and_back_into_a_plan() {
+        let plan = Plan {
+            delay: Duration::from_micros(12_345),
+            fault: Some(PlannedFault::SlowBody {
+                over: Duration::from_millis(250),
+            }),
+            failed_items: vec![false, true, false, true],
+        };
+        let drawn = Drawn::of(&plan);
+        assert_eq!(drawn.failed_items.as_deref(), Some(&[1, 3][..]));
+        let mut stored = entry(7);
+        stored.drawn = Some(drawn.clone());
+        stored.key = Some((RequestKey(0xabc), 2));
+        let written = stored.entry("d");
+        assert_eq!(written.detector, "d");
+        assert_eq!(written.key.as_deref(), Some("0000000000000abc"));
+        assert_eq!(written.attempt, Some(2));
+        assert_eq!(written.fault.as_deref(), Some("slow_body"));
+        assert_eq!(written.fault_ms, Some(250.0));
+        assert_eq!(written.failed_items, [1, 3]);
+        // Served again to a batch of the same size, the plan is the same.
+        assert_eq!(drawn.plan(Some(4)), plan);
+        // A single request has no items; a smaller batch keeps what fits.
+        assert!(drawn.plan(None).failed_items.is_empty());
+        assert_eq!(drawn.plan(Some(2)).failed_items, [false, true]);
+        // And an entry with nothing failed writes no list.
+        let quiet = Drawn::of(&Plan {
+            failed_items: vec![false; 3],
+            ..plan
+        });
+        assert_eq!(quiet.failed_items, None);
+    }
+
+    #[test]
     fn the_oldest_entries_are_evicted_at_capacity() {
         let journal = Journal::new("d", 3);
         for seq in 1..=5 {
