@@ -125,6 +125,8 @@ pub(crate) struct DetectorState {
     attempts: Attempts,
     /// A journal being replayed, if any.
     book: Option<ReplayBook>,
+    /// `mockdet_replay_events_total`'s series, made on first use.
+    replay_events: replay::ReplayCounters,
     pub(crate) metrics: Metrics,
     series: series::Series,
     in_flight: IntGauge,
@@ -151,6 +153,7 @@ impl DetectorState {
             journal: Journal::new(&name, snapshot.behaviour.journal_size),
             attempts: Attempts::new(snapshot.behaviour.replay.capacity),
             book: None,
+            replay_events: Default::default(),
             name,
             seed,
             snapshot: RwLock::new(Arc::new(snapshot)),

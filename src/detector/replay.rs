@@ -7,7 +7,10 @@
 //! it draws from the stream of its arrival number. A replayed journal's
 //! outcome comes before either, and before runtime control.
 
+use std::sync::OnceLock;
+
 use axum::http::{HeaderMap, HeaderName, StatusCode};
+use prometheus::IntCounter;
 
 use super::error::ApiError;
 use super::{DetectorState, Snapshot};
@@ -40,7 +43,7 @@ impl DetectorState {
         let attempt = stated.unwrap_or_else(|| {
             let (attempt, evicted) = self.attempts.next(key);
             if evicted {
-                self.replay_event("key_evicted");
+                self.replay_event(ReplayEvent::KeyEvicted).inc();
             }
             attempt
         });
@@ -61,27 +64,31 @@ impl DetectorState {
     pub(crate) fn replayed(&self, key: Option<(RequestKey, u32)>, seq: u64) -> Option<&Drawn> {
         let book = self.book.as_ref()?;
         let found = book.outcome(key, seq);
-        self.replay_event(if found.is_some() {
-            "journal_hit"
-        } else {
-            "journal_miss"
-        });
+        let event = match found {
+            Some(_) => ReplayEvent::JournalHit,
+            None => ReplayEvent::JournalMiss,
+        };
+        self.replay_event(event).inc();
         found
     }
 
     /// Counts keys a live change of `replay_options.capacity` forgot.
     pub(crate) fn keys_forgotten(&self, forgotten: usize) {
         if forgotten > 0 {
-            let events = &self.metrics.replay_events;
-            let counter = events.with_label_values(&[self.name.as_str(), "key_evicted"]);
-            counter.inc_by(forgotten as u64);
+            self.replay_event(ReplayEvent::KeyEvicted)
+                .inc_by(forgotten as u64);
             tracing::info!(detector = %self.name, forgotten, "a new key capacity: attempts count afresh");
         }
     }
 
-    fn replay_event(&self, event: &str) {
-        let events = &self.metrics.replay_events;
-        events.with_label_values(&[self.name.as_str(), event]).inc();
+    /// The counter of `event`, its series made on first use (so a detector
+    /// that never replays shows none) and kept: under a stream of new keys
+    /// an eviction happens on nearly every request.
+    fn replay_event(&self, event: ReplayEvent) -> &IntCounter {
+        self.replay_events[event as usize].get_or_init(|| {
+            let events = &self.metrics.replay_events;
+            events.with_label_values(&[self.name.as_str(), event.label()])
+        })
     }
 
     fn invalid_attempt(&self, snapshot: &Snapshot, message: String) -> ApiError {
@@ -91,6 +98,27 @@ impl DetectorState {
             message,
             &snapshot.identity.detector_id,
         )
+    }
+}
+
+/// What `mockdet_replay_events_total` counts, by its `event` label.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ReplayEvent {
+    KeyEvicted,
+    JournalHit,
+    JournalMiss,
+}
+
+/// A detector's `mockdet_replay_events_total` series, one per event.
+pub(crate) type ReplayCounters = [OnceLock<IntCounter>; 3];
+
+impl ReplayEvent {
+    fn label(self) -> &'static str {
+        match self {
+            ReplayEvent::KeyEvicted => "key_evicted",
+            ReplayEvent::JournalHit => "journal_hit",
+            ReplayEvent::JournalMiss => "journal_miss",
+        }
     }
 }
 

@@ -58,23 +58,9 @@ impl RequestKey {
     }
 }
 
-impl RequestKey {
-    /// The key as 16 lowercase hex digits (what [`Display`](fmt::Display)
-    /// writes), without formatting machinery: it goes on every answer.
-    pub(crate) fn hex(self) -> [u8; 16] {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 16];
-        for (i, digit) in out.iter_mut().enumerate() {
-            *digit = DIGITS[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
-        }
-        out
-    }
-}
-
 impl fmt::Display for RequestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The digits are ASCII.
-        f.write_str(std::str::from_utf8(&self.hex()).unwrap_or_default())
+        write!(f, "{:016x}", self.0)
     }
 }
 
