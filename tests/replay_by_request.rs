@@ -19,25 +19,7 @@ const LOGICAL: usize = 500;
 const MAX_SENDS: u32 = 4;
 
 fn flaky_profile() -> DetectorProfile {
-    DetectorProfile::from_toml_str(
-        r#"
-name = "flaky"
-detector_id = "flaky-detector"
-port = 0
-capabilities = ["pii_detection"]
-faults = [
-  { kind = "http_error", status = 503, probability = 0.20 },
-  { kind = "http_error", status = 500, probability = 0.10 },
-  { kind = "reset", probability = 0.05 },
-  { kind = "malformed_json", probability = 0.05 },
-]
-[latency]
-model = "uniform"
-min = 0.0
-max = 6.0
-"#,
-    )
-    .unwrap()
+    DetectorProfile::from_toml_str(common::FLAKY_PROFILE).unwrap()
 }
 
 /// (key, attempt) → (status, fault, injected delay in ms).
@@ -211,28 +193,42 @@ async fn a_journal_recorded_at_concurrency_32_replays_at_concurrency_1_without_t
     );
 }
 
-#[tokio::test]
-async fn an_answer_names_its_key_and_attempt_and_the_forecast_agrees() {
+/// The built-in `failing` detector seeded `seed`, and its forecast.
+async fn failing(seed: u64) -> (Fleet, Forecast) {
     let profile = DetectorProfile::builtin("failing").unwrap();
-    let forecast = Forecast::new(&profile, 9).unwrap();
+    let forecast = Forecast::new(&profile, seed).unwrap();
     let fleet = Fleet::builder()
         .profile(profile)
-        .seed(9)
+        .seed(seed)
         .start()
         .await
         .unwrap();
-    let url = fleet.url("failing");
+    (fleet, forecast)
+}
+
+/// POSTs one small content to `failing`'s `/detect` with `headers`.
+async fn detect_with(
+    client: &reqwest::Client,
+    fleet: &Fleet,
+    headers: &[(&str, &str)],
+) -> reqwest::Result<reqwest::Response> {
+    let mut request = client
+        .post(format!("{}/detect", fleet.url("failing")))
+        .header("content-type", "application/json")
+        .body(r#"{"content":"hello","content_type":"text"}"#);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await
+}
+
+#[tokio::test]
+async fn an_answer_names_its_key_and_attempt_and_the_forecast_agrees() {
+    let (fleet, forecast) = failing(9).await;
     let client = common::client();
-    let body = r#"{"content":"hello","content_type":"text"}"#;
     let key = RequestKey::new(Some(("x-correlation-id", "c-1")), None);
     for attempt in 1..=3u32 {
-        let sent = client
-            .post(format!("{url}/detect"))
-            .header("content-type", "application/json")
-            .header("x-correlation-id", "c-1")
-            .body(body)
-            .send()
-            .await;
+        let sent = detect_with(&client, &fleet, &[("x-correlation-id", "c-1")]).await;
         let expected = forecast.fate_of(key, attempt);
         let entry = fleet.detector("failing").journal_tail(1).remove(0);
         assert_eq!(entry.key, Some(key.to_string()));
@@ -254,39 +250,19 @@ async fn an_answer_names_its_key_and_attempt_and_the_forecast_agrees() {
 
 #[tokio::test]
 async fn a_client_may_state_the_attempt_and_a_bad_statement_is_refused() {
-    let profile = DetectorProfile::builtin("failing").unwrap();
-    let forecast = Forecast::new(&profile, 5).unwrap();
-    let fleet = Fleet::builder()
-        .profile(profile)
-        .seed(5)
-        .start()
-        .await
-        .unwrap();
-    let url = fleet.url("failing");
+    let (fleet, forecast) = failing(5).await;
     let client = common::client();
-    let body = r#"{"content":"hello","content_type":"text"}"#;
     let key = RequestKey::new(Some(("x-request-id", "r-9")), None);
     // The third attempt, as a retry landing on a fresh replica would state it.
-    let _ = client
-        .post(format!("{url}/detect"))
-        .header("content-type", "application/json")
-        .header("x-request-id", "r-9")
-        .header("x-attempt", "3")
-        .body(body)
-        .send()
-        .await;
+    let stated = [("x-request-id", "r-9"), ("x-attempt", "3")];
+    let _ = detect_with(&client, &fleet, &stated).await;
     let entry = fleet.detector("failing").journal_tail(1).remove(0);
     assert_eq!(entry.attempt, Some(3));
     let expected = forecast.fate_of(key, 3);
     assert_eq!(entry.fault.as_deref(), expected.fault.map(|f| f.as_str()));
 
     for bad in ["0", "three", "-1"] {
-        let response = client
-            .post(format!("{url}/detect"))
-            .header("content-type", "application/json")
-            .header("x-attempt", bad)
-            .body(body)
-            .send()
+        let response = detect_with(&client, &fleet, &[("x-attempt", bad)])
             .await
             .unwrap();
         assert_eq!(response.status(), 400);

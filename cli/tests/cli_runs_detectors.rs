@@ -1,15 +1,14 @@
 //! The `mockdet` binary: ready line, profiles, healthcheck, bad files and
 //! graceful shutdown on SIGTERM.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use common::Running;
 use common::wait::{eventually, exit_within};
+use common::{Running, temp_file};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
@@ -67,14 +66,6 @@ fn run(args: &[&str]) -> Output {
         .envs(EPHEMERAL)
         .output()
         .unwrap()
-}
-
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mockdet-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn blocking_client() -> reqwest::blocking::Client {

@@ -5,43 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use common::Running;
+use common::{FLAKY_PROFILE, Running, temp_file};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
 /// Logical requests per run.
 const LOGICAL: usize = 240;
-
-const PROFILE: &str = r#"
-name = "flaky"
-detector_id = "flaky-detector"
-port = 0
-capabilities = ["pii_detection"]
-faults = [
-  { kind = "http_error", status = 503, probability = 0.20 },
-  { kind = "reset", probability = 0.05 },
-  { kind = "malformed_json", probability = 0.05 },
-]
-[latency]
-model = "uniform"
-min = 0.0
-max = 8.0
-"#;
-
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mockdet-replicas-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn start(args: &[&str]) -> Running {
     common::spawn_ready(Command::new(BIN).args(args))
@@ -141,7 +116,7 @@ async fn journal(url: &str) -> (String, Fates) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_behind_a_balancer_give_each_key_the_fate_of_a_single_process() {
-    let profile = temp_file("replicas.toml", PROFILE);
+    let profile = temp_file("replicas.toml", FLAKY_PROFILE);
     let single = replica(&profile, "1234");
     let replicas: Vec<Running> = (0..3).map(|_| replica(&profile, "1234")).collect();
     let front = balancer(replicas.iter().map(addr_of).collect()).await;
@@ -171,7 +146,7 @@ async fn three_replicas_behind_a_balancer_give_each_key_the_fate_of_a_single_pro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mockdet_replay_serves_a_saved_journal_again_under_another_seed() {
-    let profile = temp_file("replay.toml", PROFILE);
+    let profile = temp_file("replay.toml", FLAKY_PROFILE);
     let recorded = replica(&profile, "77");
     send_all(&recorded.url("flaky")).await;
     let (ndjson, expected) = journal(&recorded.url("flaky")).await;

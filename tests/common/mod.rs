@@ -22,6 +22,35 @@ pub fn profile(name: &str, latency_ms: f64, faults_toml: &str) -> DetectorProfil
     DetectorProfile::from_toml_str(&text).expect("test profile is valid")
 }
 
+/// `flaky`: a detector that fails 40 % of requests in four ways (503, 500,
+/// reset, broken body) after 0–6 ms — the replay tests' subject.
+pub const FLAKY_PROFILE: &str = r#"
+name = "flaky"
+detector_id = "flaky-detector"
+port = 0
+capabilities = ["pii_detection"]
+faults = [
+  { kind = "http_error", status = 503, probability = 0.20 },
+  { kind = "http_error", status = 500, probability = 0.10 },
+  { kind = "reset", probability = 0.05 },
+  { kind = "malformed_json", probability = 0.05 },
+]
+[latency]
+model = "uniform"
+min = 0.0
+max = 6.0
+"#;
+
+/// Writes `text` to `name` in a directory of this test process's own, and
+/// returns its path.
+pub fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mockdet-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the file is written");
+    path
+}
+
 /// A one-detector fleet serving `profile`, seeded.
 pub async fn fleet_of(profile: DetectorProfile) -> Fleet {
     Fleet::builder()
