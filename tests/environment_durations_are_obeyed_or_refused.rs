@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use mockdet::{DetectorProfile, Fleet};
+mod common;
+
+use mockdet::DetectorProfile;
 
 const MAX_MS: f64 = mockdet::profile::MAX_MS;
 const VARIABLE: &str = "MOCKDET_ENVPROP_LATENCY__MS";
@@ -45,12 +47,7 @@ async fn durations_from_the_environment_are_obeyed_or_refused() {
 
 /// A short delay is served in full; a long one holds the answer back.
 async fn served_as_asked(profile: DetectorProfile, ms: f64) {
-    let fleet = Fleet::builder()
-        .profile(profile)
-        .seed(1)
-        .start()
-        .await
-        .expect("fleet starts");
+    let fleet = common::fleet_of(profile).await;
     let asked = Duration::from_secs_f64(ms / 1000.0);
     let long = ms > 1000.0;
     let client = reqwest::Client::builder()

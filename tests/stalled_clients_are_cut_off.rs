@@ -15,8 +15,7 @@ const READ_TIMEOUT: Duration = Duration::from_millis(300);
 const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn fleet() -> Fleet {
-    let profile = DetectorProfile::builtin("success").expect("builtin");
-    let mut profile = profile;
+    let mut profile = DetectorProfile::builtin("success").expect("builtin");
     profile.latency = mockdet::profile::LatencySpec::fixed(0.0);
     Fleet::builder()
         .profile(profile)
@@ -117,12 +116,7 @@ async fn a_profile_sets_its_own_read_timeout() {
     let mut profile = DetectorProfile::builtin("success").expect("builtin");
     profile.latency = mockdet::profile::LatencySpec::fixed(0.0);
     profile.limits.read_timeout_ms = Some(READ_TIMEOUT.as_secs_f64() * 1000.0);
-    let fleet = Fleet::builder()
-        .profile(profile)
-        .seed(1)
-        .start()
-        .await
-        .expect("fleet starts");
+    let fleet = common::fleet_of(profile).await;
     let mut stream = connect(&fleet).await;
     stream
         .write_all(
