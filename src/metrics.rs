@@ -52,6 +52,9 @@ pub(crate) struct Metrics {
     /// forgotten at capacity (`key_evicted`), and requests a replayed
     /// journal had an outcome for (`journal_hit`) or not (`journal_miss`).
     pub(crate) replay_events: IntCounterVec,
+    /// `mockdet_health_checks_total{detector,status}`: `GET /health`
+    /// answered `healthy` or `unhealthy` (how often a caller polls).
+    pub(crate) health_checks: IntCounterVec,
 }
 
 /// A metric family's name and help text.
@@ -92,6 +95,10 @@ const CLIENT_TIMEOUTS: Family = (
 const REPLAY_EVENTS: Family = (
     "mockdet_replay_events_total",
     "Request-mode keys forgotten at capacity, and replayed-journal hits and misses",
+);
+const HEALTH_CHECKS: Family = (
+    "mockdet_health_checks_total",
+    "GET /health answers, by the status they reported",
 );
 const OVERRIDES_IGNORED: Family = (
     "mockdet_overrides_ignored_total",
@@ -134,6 +141,7 @@ impl Metrics {
             connections_shed: counter(CONNECTIONS_SHED, DETECTOR),
             client_timeouts: counter(CLIENT_TIMEOUTS, &["detector", "phase"]),
             replay_events: counter(REPLAY_EVENTS, &["detector", "event"]),
+            health_checks: counter(HEALTH_CHECKS, &["detector", "status"]),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
@@ -154,6 +162,7 @@ impl Metrics {
             Box::new(self.connections_shed.clone()),
             Box::new(self.client_timeouts.clone()),
             Box::new(self.replay_events.clone()),
+            Box::new(self.health_checks.clone()),
         ]
     }
 

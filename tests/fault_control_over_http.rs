@@ -55,6 +55,43 @@ async fn an_outage_window_starts_and_ends_on_time_and_health_flips() {
 }
 
 #[tokio::test]
+async fn an_unhealthy_window_fails_health_only_and_counts_polls() {
+    let fleet = fleet_of(profile("u", 0.0, "")).await;
+    let base = fleet.url("u");
+    let client = client();
+    let answer = post(
+        &client,
+        format!("{base}/admin/outage"),
+        json!({"mode": "unhealthy", "duration_ms": 60000}),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(health_status(&client, &base).await, 503);
+    // Requests are served as usual, and the journal names no outage.
+    assert_eq!(detect(&client, &base).await.unwrap().status(), 200);
+    let journal = fleet.detector("u").journal();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].imposed_by, None);
+    // An errors window opened later does not make health green again.
+    let answer = post(
+        &client,
+        format!("{base}/admin/outage"),
+        json!({"mode": "errors", "status": 500, "duration_ms": 60000}),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(health_status(&client, &base).await, 503);
+    assert_eq!(detect(&client, &base).await.unwrap().status(), 500);
+    let metrics = fleet.render_metrics();
+    assert!(
+        metrics.contains("mockdet_health_checks_total{detector=\"u\",status=\"unhealthy\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("mockdet_fault_windows_active{detector=\"u\",mode=\"unhealthy\"} 1"));
+    fleet.shutdown().await;
+}
+
+#[tokio::test]
 async fn next_affects_exactly_n_requests() {
     let fleet = fleet_of(profile("n", 0.0, "")).await;
     let base = fleet.url("n");

@@ -124,7 +124,9 @@ impl Control {
                 ..Imposed::default()
             };
         }
-        if let Some(window) = self.active_window(&inner, behaviour, now) {
+        // An `unhealthy` window touches `/health` only.
+        let for_requests = |w: &Window| w.outage.mode != OutageMode::Unhealthy;
+        if let Some(window) = self.active_window(&inner, behaviour, now, for_requests) {
             let applies = window.outage.probability >= 1.0
                 || self.window_key.rng(stream).random::<f64>() < window.outage.probability;
             if applies {
@@ -151,8 +153,15 @@ impl Control {
         Imposed::default()
     }
 
-    /// The window in force at `now`: the latest opened, runtime or scheduled.
-    fn active_window(&self, inner: &Inner, behaviour: &Behaviour, now: Instant) -> Option<Window> {
+    /// The window in force at `now` among those `relevant`: the latest
+    /// opened, runtime or scheduled.
+    fn active_window(
+        &self,
+        inner: &Inner,
+        behaviour: &Behaviour,
+        now: Instant,
+        relevant: impl Fn(&Window) -> bool,
+    ) -> Option<Window> {
         let scheduled = behaviour.schedule.iter().map(|(at, outage)| Window {
             outage: outage.clone(),
             from: self.started + *at,
@@ -163,15 +172,20 @@ impl Control {
             .iter()
             .cloned()
             .chain(scheduled)
-            .filter(|w| w.from <= now && now < w.until)
+            .filter(|w| w.from <= now && now < w.until && relevant(w))
             .max_by_key(|w| w.from)
     }
 
     /// Whether `/health` should say unhealthy now.
     pub(crate) fn unavailable(&self, behaviour: &Behaviour) -> bool {
         let inner = self.lock();
-        self.active_window(&inner, behaviour, Instant::now())
-            .is_some_and(|w| w.outage.mode == OutageMode::Unavailable)
+        let now = Instant::now();
+        let unhealthy = |w: &Window| w.outage.mode == OutageMode::Unhealthy;
+        let for_requests = |w: &Window| !unhealthy(w);
+        self.active_window(&inner, behaviour, now, unhealthy).is_some()
+            || self
+                .active_window(&inner, behaviour, now, for_requests)
+                .is_some_and(|w| w.outage.mode == OutageMode::Unavailable)
     }
 
     /// Opens an outage window now. The caller has checked it.
@@ -280,7 +294,7 @@ fn window_imposition(window: &Window, now: Instant) -> Imposed {
             }),
             false,
         ),
-        OutageMode::Slow => (None, false),
+        OutageMode::Slow | OutageMode::Unhealthy => (None, false),
     };
     let extra_ms = match outage.mode {
         OutageMode::Slow => outage.extra_ms.unwrap_or(2000.0),
@@ -296,6 +310,7 @@ fn window_imposition(window: &Window, now: Instant) -> Imposed {
             OutageMode::Reset => "outage:reset",
             OutageMode::Errors => "outage:errors",
             OutageMode::Slow => "outage:slow",
+            OutageMode::Unhealthy => "outage:unhealthy",
         }),
         ..Imposed::default()
     }

@@ -27,7 +27,8 @@ pub(crate) async fn detection(
     protocols::dispatch(&state, endpoint, request, arrival.as_ref()).await
 }
 
-/// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` outage.
+/// `GET /health`: 200 healthy, or 503 unhealthy during an `unavailable` or
+/// `unhealthy` outage.
 pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response {
     let (processed, errors) = state.counts();
     let success_rate = if processed == 0 {
@@ -43,6 +44,12 @@ pub(crate) async fn health(State(state): State<Arc<DetectorState>>) -> Response 
     } else {
         (StatusCode::OK, "healthy")
     };
+    // Polls are rare next to detection requests: a label lookup is cheap here.
+    state
+        .metrics
+        .health_checks
+        .with_label_values(&[state.name.as_str(), word])
+        .inc();
     let body = json!({
         "status": word,
         "detector": id.detector_id,

@@ -24,16 +24,20 @@ pub enum OutageMode {
     Errors,
     /// Add `extra_ms` (default 2000) to the usual latency.
     Slow,
+    /// Only `/health` fails (503); requests are served as usual. Tests
+    /// whether a caller's health poll takes the detector out of rotation.
+    Unhealthy,
 }
 
 impl OutageMode {
     /// Every mode, for metrics.
-    pub const ALL: [OutageMode; 5] = [
+    pub const ALL: [OutageMode; 6] = [
         OutageMode::Unavailable,
         OutageMode::Hang,
         OutageMode::Reset,
         OutageMode::Errors,
         OutageMode::Slow,
+        OutageMode::Unhealthy,
     ];
 
     /// The snake_case name.
@@ -44,6 +48,7 @@ impl OutageMode {
             OutageMode::Reset => "reset",
             OutageMode::Errors => "errors",
             OutageMode::Slow => "slow",
+            OutageMode::Unhealthy => "unhealthy",
         }
     }
 }
@@ -81,6 +86,11 @@ impl Outage {
             probability: 1.0,
             extra_ms: None,
         }
+    }
+
+    /// `/health` answers 503 for `duration`; requests are served as usual.
+    pub fn unhealthy(duration: Duration) -> Self {
+        Self::new(OutageMode::Unhealthy, duration)
     }
 
     /// 503s (and an unhealthy `/health`) for `duration`.

@@ -107,7 +107,7 @@ fn service_paths(s: &mut Schemas, paths: &mut Map<String, Value>) {
                 "Health",
                 json!({
                     "200": response("Healthy.", health.clone()),
-                    "503": response("Unhealthy: an `unavailable` outage is open.", health),
+                    "503": response("Unhealthy: an `unavailable` or `unhealthy` outage is open.", health),
                 }),
             ),
         ),

@@ -184,7 +184,7 @@ pub(crate) fn error_schema(protocol: Protocol, s: &mut Schemas) -> Value {
 #[derive(JsonSchema)]
 #[schemars(rename = "Health", deny_unknown_fields)]
 pub(crate) struct HealthBody {
-    /// `unhealthy` (with 503) during an `unavailable` outage.
+    /// `unhealthy` (with 503) during an `unavailable` or `unhealthy` outage.
     #[schemars(extend("enum" = ["healthy", "unhealthy"]))]
     status: String,
     /// The detector's id (as `detector_id`).
