@@ -82,6 +82,8 @@ pub(crate) struct Breaker {
     threshold: u32,
     recovery: Duration,
     phase: Phase,
+    /// The `BreakerNeverHalfOpens` defect: open stays open.
+    never_half_open: bool,
 }
 
 impl Breaker {
@@ -91,6 +93,7 @@ impl Breaker {
             threshold: threshold.max(1),
             recovery,
             phase: Phase::Closed { failures: 0 },
+            never_half_open: false,
         }
     }
 
@@ -99,7 +102,9 @@ impl Breaker {
     pub(crate) fn state(&self, now: Instant) -> BreakerState {
         match self.phase {
             Phase::Closed { .. } => BreakerState::Closed,
-            Phase::Open { since } if now >= since + self.recovery => BreakerState::HalfOpen,
+            Phase::Open { since } if now >= since + self.recovery && !self.never_half_open => {
+                BreakerState::HalfOpen
+            }
             Phase::Open { .. } => BreakerState::Open,
             Phase::HalfOpen { .. } => BreakerState::HalfOpen,
         }
@@ -108,7 +113,7 @@ impl Breaker {
     /// Asks to make a call at `now`.
     pub(crate) fn admit(&mut self, now: Instant) -> Admission {
         if let Phase::Open { since } = self.phase {
-            if now >= since + self.recovery {
+            if now >= since + self.recovery && !self.never_half_open {
                 self.phase = Phase::HalfOpen { probing: false };
             }
         }
@@ -161,6 +166,16 @@ pub(crate) struct SharedBreaker(Mutex<Breaker>);
 impl SharedBreaker {
     pub(crate) fn new(threshold: u32, recovery: Duration) -> Self {
         Self(Mutex::new(Breaker::new(threshold, recovery)))
+    }
+
+    /// With the `BreakerNeverHalfOpens` defect when `defect` is true.
+    pub(crate) fn never_half_opening(self, defect: bool) -> Self {
+        let mut breaker = self
+            .0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        breaker.never_half_open = defect;
+        Self(Mutex::new(breaker))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Breaker> {
@@ -265,6 +280,17 @@ mod tests {
         assert_eq!(b.state(t0), BreakerState::Closed);
         fail(&mut b, t0);
         assert_eq!(b.state(t0), BreakerState::Open);
+    }
+
+    #[test]
+    fn the_never_half_opens_defect_keeps_it_open() {
+        let t0 = Instant::now();
+        let mut b = Breaker::new(1, RECOVERY);
+        b.never_half_open = true;
+        fail(&mut b, t0);
+        let much_later = t0 + RECOVERY * 10;
+        assert_eq!(b.state(much_later), BreakerState::Open);
+        assert_eq!(b.admit(much_later), Admission::Reject);
     }
 
     #[test]

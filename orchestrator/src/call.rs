@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::breaker::{Permit, Verdict};
+use super::defects::Defects;
 use super::metrics::Metrics;
 use super::result::{self, DetectorResult};
 use super::settings::Target;
@@ -85,6 +86,8 @@ pub(crate) struct CallContext<'a> {
     pub(crate) body: Bytes,
     pub(crate) correlation_id: &'a str,
     pub(crate) deadline: Instant,
+    /// Deliberate defects (all off unless a test sets them).
+    pub(crate) defects: Defects,
 }
 
 /// How one attempt ended.
@@ -105,11 +108,12 @@ enum Attempt {
 }
 
 impl Attempt {
-    fn retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Server { .. } | Self::Transport(_) | Self::TimedOut(_)
-        )
+    fn retryable(&self, defects: Defects) -> bool {
+        match self {
+            Self::Server { .. } | Self::Transport(_) | Self::TimedOut(_) => true,
+            Self::Rejected { status, .. } => defects.retries_on_4xx && (400..500).contains(status),
+            Self::Answered(_) | Self::Deadline => false,
+        }
     }
 
     fn verdict(&self) -> Verdict {
@@ -130,26 +134,50 @@ pub(crate) fn backoff(n: u32) -> Duration {
 pub(crate) async fn call(ctx: &CallContext<'_>, target: &Target, permit: Permit<'_>) -> CallReport {
     let started = Instant::now();
     let mut attempts = 0;
-    let last = loop {
+    // One retry layer; the `TwoRetryLayers` defect wraps it in another.
+    let layers = if ctx.defects.two_retry_layers {
+        target.max_retries + 1
+    } else {
+        1
+    };
+    let mut last = retrying(ctx, target, &mut attempts).await;
+    for _ in 1..layers {
+        if !last.retryable(ctx.defects) {
+            break;
+        }
+        last = retrying(ctx, target, &mut attempts).await;
+    }
+    permit.finish(last.verdict());
+    report(target, last, attempts, started.elapsed())
+}
+
+/// Attempts until an answer, a failure not worth retrying, `max_retries`
+/// retries, or the deadline; counts attempts into `attempts`.
+async fn retrying(ctx: &CallContext<'_>, target: &Target, attempts: &mut u32) -> Attempt {
+    let mut tries = 0;
+    loop {
         let attempt = attempt_once(ctx, target).await;
-        attempts += 1;
-        if attempt.retryable() && attempts <= target.max_retries {
-            let pause = backoff(attempts - 1);
+        tries += 1;
+        *attempts += 1;
+        if attempt.retryable(ctx.defects) && tries <= target.max_retries {
+            let pause = backoff(tries - 1);
             if Instant::now() + pause < ctx.deadline {
-                tracing::debug!(detector = %target.name, ?attempt, attempts, "retrying");
+                tracing::debug!(detector = %target.name, ?attempt, tries, "retrying");
                 tokio::time::sleep(pause).await;
                 continue;
             }
         }
         break attempt;
-    };
-    permit.finish(last.verdict());
-    report(target, last, attempts, started.elapsed())
+    }
 }
 
 async fn attempt_once(ctx: &CallContext<'_>, target: &Target) -> Attempt {
     let started = Instant::now();
-    let by_timeout = started + target.timeout;
+    let by_timeout = if ctx.defects.no_timeout {
+        ctx.deadline
+    } else {
+        started + target.timeout
+    };
     let limit = by_timeout.min(ctx.deadline);
     let exchange = async {
         let mut request = ctx
@@ -170,7 +198,7 @@ async fn attempt_once(ctx: &CallContext<'_>, target: &Target) -> Attempt {
         Err(_) if limit == ctx.deadline => Attempt::Deadline,
         Err(_) => Attempt::TimedOut(target.timeout),
         Ok(Err(error)) => Attempt::Transport(describe(&error)),
-        Ok(Ok((status, body))) => classify(status, &body),
+        Ok(Ok((status, body))) => classify(status, &body, ctx.defects),
     };
     ctx.metrics
         .detector_latency
@@ -179,11 +207,14 @@ async fn attempt_once(ctx: &CallContext<'_>, target: &Target) -> Attempt {
     attempt
 }
 
-fn classify(status: u16, body: &[u8]) -> Attempt {
+fn classify(status: u16, body: &[u8], defects: Defects) -> Attempt {
     match status {
         500..=599 => Attempt::Server { status },
         200..=299 => match result::parse(body) {
             Ok(result) => Attempt::Answered(result),
+            Err(_) if defects.malformed_counts_as_success => {
+                Attempt::Answered(DetectorResult::empty())
+            }
             Err(invalid) => Attempt::Rejected {
                 status,
                 reason: invalid.to_string(),
@@ -258,19 +289,59 @@ mod tests {
     #[test]
     fn only_5xx_and_transport_failures_are_retried_and_counted() {
         let cases = [
-            (classify(503, b""), true, Verdict::Failure),
-            (classify(500, b"{}"), true, Verdict::Failure),
-            (classify(429, b""), false, Verdict::Success),
-            (classify(404, b""), false, Verdict::Success),
-            (classify(200, b"{not json"), false, Verdict::Success),
+            (
+                classify(503, b"", Defects::default()),
+                true,
+                Verdict::Failure,
+            ),
+            (
+                classify(500, b"{}", Defects::default()),
+                true,
+                Verdict::Failure,
+            ),
+            (
+                classify(429, b"", Defects::default()),
+                false,
+                Verdict::Success,
+            ),
+            (
+                classify(404, b"", Defects::default()),
+                false,
+                Verdict::Success,
+            ),
+            (
+                classify(200, b"{not json", Defects::default()),
+                false,
+                Verdict::Success,
+            ),
         ];
         for (attempt, retryable, verdict) in cases {
-            assert_eq!(attempt.retryable(), retryable, "{attempt:?}");
+            assert_eq!(
+                attempt.retryable(Defects::default()),
+                retryable,
+                "{attempt:?}"
+            );
             assert_eq!(attempt.verdict(), verdict, "{attempt:?}");
         }
         let timeout = Attempt::TimedOut(Duration::from_secs(1));
-        assert!(timeout.retryable());
+        assert!(timeout.retryable(Defects::default()));
         assert_eq!(Attempt::Deadline.verdict(), Verdict::Abandoned);
-        assert!(!Attempt::Deadline.retryable());
+        assert!(!Attempt::Deadline.retryable(Defects::default()));
+    }
+
+    #[test]
+    fn the_defect_switches_change_only_what_they_name() {
+        let retry_4xx = Defects::default().with(crate::Defect::RetriesOn4xx);
+        assert!(classify(422, b"", retry_4xx).retryable(retry_4xx));
+        assert!(!classify(200, b"{not json", retry_4xx).retryable(retry_4xx));
+        let lenient = Defects::default().with(crate::Defect::MalformedCountsAsSuccess);
+        assert!(matches!(
+            classify(200, b"{not json", lenient),
+            Attempt::Answered(_)
+        ));
+        assert!(matches!(
+            classify(503, b"", lenient),
+            Attempt::Server { status: 503 }
+        ));
     }
 }

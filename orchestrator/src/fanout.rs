@@ -174,7 +174,13 @@ pub(crate) async fn run(
         metrics: &state.metrics,
         body: detector_body(req, ids),
         correlation_id: &ids.correlation_id,
-        deadline,
+        // The `NoTimeout` defect: wait for every detector, however long.
+        deadline: if state.settings.defects.no_timeout {
+            started + std::time::Duration::from_secs(24 * 3600)
+        } else {
+            deadline
+        },
+        defects: state.settings.defects,
     };
     let calls = selection
         .chosen

@@ -48,6 +48,7 @@ pub mod bench;
 mod breaker;
 mod call;
 mod config;
+mod defects;
 mod demo;
 mod error;
 mod fanout;
@@ -69,5 +70,6 @@ pub use config::{
     ApiV1Config, BreakerConfig, ConfigError, ContentType, DetectorConfig, HealthConfig,
     OrchestrationConfig, OrchestratorConfig, PerformanceTargets, ServiceConfig,
 };
+pub use defects::Defect;
 pub use demo::{DEMO_SLA_BUDGET_MS, Demo, DemoBuilder, DemoPorts, demo_config};
 pub use server::{Orchestrator, OrchestratorBuilder, OrchestratorError};

@@ -51,6 +51,7 @@ pub struct OrchestratorBuilder {
     origin: String,
     bind: SocketAddr,
     drain: Duration,
+    defects: crate::defects::Defects,
 }
 
 impl OrchestratorBuilder {
@@ -60,6 +61,7 @@ impl OrchestratorBuilder {
             origin: "config".to_owned(),
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             drain: Duration::from_secs(5),
+            defects: crate::defects::Defects::default(),
         }
     }
 
@@ -118,6 +120,14 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Switches on a deliberate defect (for testing tools that judge
+    /// orchestrators; see [`Defect`](crate::Defect)).
+    #[cfg(feature = "defects")]
+    pub fn defect(mut self, defect: crate::Defect) -> Self {
+        self.defects = self.defects.with(defect);
+        self
+    }
+
     /// Where to listen (default 127.0.0.1:0, any free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -132,7 +142,8 @@ impl OrchestratorBuilder {
 
     /// Validates, binds, and starts serving and polling health.
     pub async fn start(self) -> Result<Orchestrator, OrchestratorError> {
-        let settings = Settings::from_config(&self.config, &self.origin)?;
+        let mut settings = Settings::from_config(&self.config, &self.origin)?;
+        settings.defects = self.defects;
         let listener = bind(self.bind).map_err(|source| OrchestratorError::Bind {
             addr: self.bind,
             source,

@@ -8,6 +8,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::config::{ConfigError, ContentType, DetectorConfig, OrchestratorConfig};
+use super::defects::Defects;
 
 /// One detector, ready to call.
 #[derive(Debug, Clone)]
@@ -51,6 +52,8 @@ pub(crate) struct Settings {
     pub(crate) api_key_header: HeaderName,
     pub(crate) v1_rate: f64,
     pub(crate) v1_burst: f64,
+    /// Deliberate defects (all off unless a test sets them).
+    pub(crate) defects: Defects,
 }
 
 impl Settings {
@@ -86,6 +89,7 @@ impl Settings {
             api_key_header,
             v1_rate: v1.rate_limit_rps,
             v1_burst: v1.rate_limit_burst,
+            defects: Defects::default(),
         })
     }
 }

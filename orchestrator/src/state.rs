@@ -43,7 +43,8 @@ impl AppState {
             .iter()
             .map(|target| Slot {
                 target: target.clone(),
-                breaker: SharedBreaker::new(settings.failure_threshold, settings.recovery_timeout),
+                breaker: SharedBreaker::new(settings.failure_threshold, settings.recovery_timeout)
+                    .never_half_opening(settings.defects.breaker_never_half_opens),
                 health: HealthCell::default(),
             })
             .collect();

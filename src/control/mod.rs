@@ -182,7 +182,8 @@ impl Control {
         let now = Instant::now();
         let unhealthy = |w: &Window| w.outage.mode == OutageMode::Unhealthy;
         let for_requests = |w: &Window| !unhealthy(w);
-        self.active_window(&inner, behaviour, now, unhealthy).is_some()
+        self.active_window(&inner, behaviour, now, unhealthy)
+            .is_some()
             || self
                 .active_window(&inner, behaviour, now, for_requests)
                 .is_some_and(|w| w.outage.mode == OutageMode::Unavailable)
