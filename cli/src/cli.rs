@@ -100,6 +100,11 @@ enum Command {
     Replay(ReplayArgs),
     /// Load-test an orchestrator with k6 and Locust and judge it (see README).
     Perf(mockdet_perf::PerfArgs),
+    /// Judge an orchestrator's retries, backoff, timeouts, breakers and
+    /// health checks by injecting faults into the fleet it calls: a report
+    /// card (see README, "Audit your orchestrator"). Exit 0 when every
+    /// applicable property passes, 1 when one fails, 2 on bad input.
+    Audit(mockdet_audit::AuditArgs),
     /// Inspect profiles (after file and environment overrides).
     Profiles {
         #[command(subcommand)]
@@ -157,6 +162,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Some(Command::Demo(args)) => crate::orchestrator_cmd::demo(&args, &cli.fleet.profile_files),
         Some(Command::OrchestratorBench(args)) => return crate::orchestrator_cmd::bench(&args),
         Some(Command::Perf(args)) => return ExitCode::from(mockdet_perf::main(&args)),
+        Some(Command::Audit(args)) => return mockdet_audit::main(&args),
         Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
         Some(Command::Healthcheck { url, timeout }) => {
             return fleet_cmd::healthcheck(&url, timeout);

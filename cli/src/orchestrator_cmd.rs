@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use mockdet::DetectorProfile;
 use mockdet_orchestrator::bench::{self, BenchOptions};
-use mockdet_orchestrator::{Demo, DemoPorts, Orchestrator, OrchestratorConfig};
+use mockdet_orchestrator::{Demo, DemoPorts, DetectorConfig, Orchestrator, OrchestratorConfig};
 
 use crate::error::{CliError, runtime};
 
@@ -159,8 +159,18 @@ pub(crate) fn demo(args: &DemoArgs, profile_files: &[PathBuf]) -> Result<(), Cli
         .iter()
         .map(DetectorProfile::from_path)
         .collect::<Result<Vec<_>, _>>()?;
+    // The demo's detectors replace the file's, so a file of settings alone
+    // is fine; its other values are checked here, naming the file, with a
+    // stand-in detector.
     let mut config = match &args.config {
-        Some(path) => load(Some(path))?,
+        Some(path) => {
+            let config = OrchestratorConfig::parse_path(path)?;
+            let mut check = config.clone();
+            check.detectors =
+                [("demo".to_owned(), DetectorConfig::new("http://127.0.0.1:1"))].into();
+            check.validate(&path.display().to_string())?;
+            config
+        }
         None => mockdet_orchestrator::demo_config(),
     };
     apply(&args.common, &mut config);

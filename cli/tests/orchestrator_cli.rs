@@ -190,3 +190,27 @@ fn demo_with_profile_files_fronts_those_detectors_instead() {
     assert_eq!(demo.terminate(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn demo_takes_a_settings_only_config_and_names_its_bad_values() {
+    let dir = std::env::temp_dir().join(format!("mockdet-demo-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("settings.yaml");
+    std::fs::write(&good, "orchestration:\n  sla_budget_ms: 1500\n").unwrap();
+    let mut demo = Running::start(&["demo", "--ephemeral", "--config", good.to_str().unwrap()]);
+    // The built-in failing detector may fail this one call: 206 is fine.
+    let (status, _) = orchestrate(&demo.url("orchestrator"));
+    assert!(matches!(status, 200 | 206), "{status}");
+    assert_eq!(demo.terminate(), 0);
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "orchestration:\n  sla_budget_ms: 0\n").unwrap();
+    let message = usage_error(&["demo", "--ephemeral", "--config", bad.to_str().unwrap()]);
+    assert!(
+        message.contains(&format!(
+            "{}: field `orchestration.sla_budget_ms`",
+            bad.display()
+        )),
+        "{message}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

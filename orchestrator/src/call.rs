@@ -111,7 +111,10 @@ impl Attempt {
     fn retryable(&self, defects: Defects) -> bool {
         match self {
             Self::Server { .. } | Self::Transport(_) | Self::TimedOut(_) => true,
-            Self::Rejected { status, .. } => defects.retries_on_4xx && (400..500).contains(status),
+            // The defect spares 429, whose Retry-After is judged on its own.
+            Self::Rejected { status, .. } => {
+                defects.retries_on_4xx && (400..500).contains(status) && *status != 429
+            }
             Self::Answered(_) | Self::Deadline => false,
         }
     }
@@ -141,10 +144,12 @@ pub(crate) async fn call(ctx: &CallContext<'_>, target: &Target, permit: Permit<
         1
     };
     let mut last = retrying(ctx, target, &mut attempts).await;
-    for _ in 1..layers {
-        if !last.retryable(ctx.defects) {
+    for layer in 1..layers {
+        let pause = backoff(layer - 1);
+        if !last.retryable(ctx.defects) || Instant::now() + pause >= ctx.deadline {
             break;
         }
+        tokio::time::sleep(pause).await;
         last = retrying(ctx, target, &mut attempts).await;
     }
     permit.finish(last.verdict());
@@ -333,6 +338,7 @@ mod tests {
     fn the_defect_switches_change_only_what_they_name() {
         let retry_4xx = Defects::default().with(crate::Defect::RetriesOn4xx);
         assert!(classify(422, b"", retry_4xx).retryable(retry_4xx));
+        assert!(!classify(429, b"", retry_4xx).retryable(retry_4xx));
         assert!(!classify(200, b"{not json", retry_4xx).retryable(retry_4xx));
         let lenient = Defects::default().with(crate::Defect::MalformedCountsAsSuccess);
         assert!(matches!(

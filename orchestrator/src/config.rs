@@ -317,16 +317,33 @@ impl OrchestratorConfig {
 
     /// Parses YAML text; `origin` names it in errors.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Self =
-            Figment::from(Yaml::string(text))
-                .extract()
-                .map_err(|e| ConfigError::Parse {
-                    origin: origin.to_owned(),
-                    field: e.path.join("."),
-                    reason: e.kind.to_string(),
-                })?;
+        let config = Self::parse_yaml_str(text, origin)?;
         config.validate(origin)?;
         Ok(config)
+    }
+
+    /// Loads a YAML file like [`from_path`](Self::from_path) but checks
+    /// only its shape, not its values: for callers that complete it first
+    /// (the demo brings its own detectors) and validate afterwards, or that
+    /// only read settings from it (`mockdet audit`).
+    pub fn parse_path(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: origin.clone(),
+            source,
+        })?;
+        Self::parse_yaml_str(&text, &origin)
+    }
+
+    fn parse_yaml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        Figment::from(Yaml::string(text))
+            .extract()
+            .map_err(|e| ConfigError::Parse {
+                origin: origin.to_owned(),
+                field: e.path.join("."),
+                reason: e.kind.to_string(),
+            })
     }
 
     /// Replaces the detectors with a `name=url,name=url` list.

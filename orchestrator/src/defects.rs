@@ -11,10 +11,12 @@ pub enum Defect {
     /// An open circuit breaker never lets a probe through, so a detector
     /// stays cut off long after it recovers.
     BreakerNeverHalfOpens,
-    /// 4xx answers are retried like 5xx.
+    /// 4xx answers other than 429 are retried like 5xx (a 429's
+    /// Retry-After is a separate matter).
     RetriesOn4xx,
     /// A second retry layer around the first (a client and a coordinator
-    /// both retrying): up to (retries + 1)² attempts per request.
+    /// both retrying), each with its own backoff: up to (retries + 1)²
+    /// attempts per request.
     TwoRetryLayers,
     /// No per-attempt timeout and no SLA budget: a request waits for its
     /// slowest detector however long that takes.
