@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// [`KNOT_PROBS`](super::base::KNOT_PROBS).
 pub(crate) const KNOT_NAMES: [&str; 6] = ["p0", "p50", "p90", "p99", "p999", "p100"];
 
+/// The most points a `percentiles` quantile table may have.
+pub const MAX_POINTS: usize = 1001;
+
 /// Which latency model a [`LatencySpec`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -29,7 +32,8 @@ pub enum LatencyKind {
     Exponential,
     /// Pareto with minimum `scale` and tail index `shape`.
     Pareto,
-    /// Empirical: quantile function linear between `p0, p50, p90, p99, p999, p100`.
+    /// Empirical: quantile function linear between `p0, p50, p90, p99,
+    /// p999, p100`, or between the `points` of a quantile table.
     Percentiles,
 }
 
@@ -70,7 +74,7 @@ impl LatencyKind {
             Self::Lognormal => "median, p99 or mu, sigma",
             Self::Exponential => "mean",
             Self::Pareto => "scale, shape",
-            Self::Percentiles => "p50, p90, p99, p999, optional p0, p100",
+            Self::Percentiles => "p50, p90, p99, p999, optional p0, p100; or points",
         }
     }
 }
@@ -154,6 +158,12 @@ pub struct LatencySpec {
     /// `percentiles`: maximum (default `p999 + (p999 - p99)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p100: Option<f64>,
+    /// `percentiles`: a quantile table `[[q, ms], …]` instead of the
+    /// `p0`…`p100` fields: q from 0 to 1, strictly increasing; ms
+    /// non-decreasing; 2 to [`MAX_POINTS`] points. What `mockdet fit` writes
+    /// when no closed-form model fits the data closely enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<[f64; 2]>>,
     /// Any model: lower clamp, applied last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_ms: Option<f64>,
@@ -224,6 +234,7 @@ impl LatencySpec {
             p90: None,
             p999: None,
             p100: None,
+            points: None,
             min_ms: None,
             max_ms: None,
             slow_tail: None,

@@ -27,7 +27,7 @@ pub use control::{
 pub use error::ProfileError;
 pub use fault::{FaultKind, FaultSpec, HangEnd, MsRange};
 pub(crate) use latency::KNOT_NAMES;
-pub use latency::{LatencyKind, LatencySpec, SlowTailSpec, SpecError};
+pub use latency::{LatencyKind, LatencySpec, MAX_POINTS, SlowTailSpec, SpecError};
 pub use load::BUILTIN_NAMES;
 pub(crate) use protocol::ProtocolSet;
 pub use protocol::{Protocol, ProtocolOptions};

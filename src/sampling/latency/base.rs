@@ -158,39 +158,58 @@ fn sample_truncated<R: Rng + ?Sized>(dist: &Normal<f64>, rng: &mut R) -> f64 {
     0.0
 }
 
-/// The `percentiles` model: a quantile function linear between the knots.
-#[derive(Debug, Clone, Copy)]
+/// The `percentiles` model: a quantile function linear between the knots
+/// (the six named percentiles, or a quantile table's points).
+#[derive(Debug, Clone)]
 pub(super) struct Knots {
-    /// Values at [`KNOT_PROBS`], non-decreasing.
-    pub(super) values: [f64; 6],
+    /// Probabilities, strictly increasing from 0 to 1.
+    pub(super) probs: Box<[f64]>,
+    /// Values at `probs`, non-decreasing.
+    pub(super) values: Box<[f64]>,
+    /// Written as a table (`points`), not as the named percentiles.
+    pub(super) table: bool,
 }
 
 impl Knots {
+    /// The six named percentiles at [`KNOT_PROBS`].
+    pub(super) fn named(values: [f64; 6]) -> Self {
+        Self {
+            probs: KNOT_PROBS.into(),
+            values: values.into(),
+            table: false,
+        }
+    }
+
     /// Inverse CDF at `u` in [0, 1].
     fn quantile(&self, u: f64) -> f64 {
-        let seg = KNOT_PROBS[1..5].iter().position(|&p| u < p).unwrap_or(4);
-        let (p0, p1) = (KNOT_PROBS[seg], KNOT_PROBS[seg + 1]);
+        let last = self.probs.len() - 1;
+        // The segment [probs[seg], probs[seg + 1]) holding u.
+        let seg = self.probs[1..]
+            .partition_point(|&p| p <= u)
+            .min(last - 1);
+        let (p0, p1) = (self.probs[seg], self.probs[seg + 1]);
         let (v0, v1) = (self.values[seg], self.values[seg + 1]);
         v0 + (u - p0) / (p1 - p0) * (v1 - v0)
     }
 
     /// CDF; equal consecutive knots are point masses.
     fn cdf(&self, x: f64) -> f64 {
+        let last = self.values.len() - 1;
         if x < self.values[0] {
             return 0.0;
         }
-        if x >= self.values[5] {
+        if x >= self.values[last] {
             return 1.0;
         }
-        // Last knot <= x; it is below index 5 and the next knot is > x.
-        let seg = self.values.iter().rposition(|&v| v <= x).unwrap_or(0);
-        let (p0, p1) = (KNOT_PROBS[seg], KNOT_PROBS[seg + 1]);
+        // Last knot <= x; it is below `last` and the next knot is > x.
+        let seg = self.values.partition_point(|&v| v <= x).saturating_sub(1);
+        let (p0, p1) = (self.probs[seg], self.probs[seg + 1]);
         let (v0, v1) = (self.values[seg], self.values[seg + 1]);
         p0 + (x - v0) / (v1 - v0) * (p1 - p0)
     }
 
     fn mean(&self) -> f64 {
-        KNOT_PROBS
+        self.probs
             .windows(2)
             .zip(self.values.windows(2))
             .map(|(p, v)| (p[1] - p[0]) * 0.5 * (v[0] + v[1]))
@@ -198,10 +217,19 @@ impl Knots {
     }
 
     fn describe(&self) -> String {
+        if self.table {
+            let last = self.values.len() - 1;
+            return format!(
+                "percentiles({} points, {} to {}) ms",
+                self.values.len(),
+                num(self.values[0]),
+                num(self.values[last])
+            );
+        }
         let points: Vec<String> = KNOT_NAMES
             .iter()
-            .zip(self.values)
-            .map(|(name, v)| format!("{name} {}", num(v)))
+            .zip(self.values.iter())
+            .map(|(name, v)| format!("{name} {}", num(*v)))
             .collect();
         format!("percentiles({}) ms", points.join(", "))
     }

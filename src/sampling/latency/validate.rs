@@ -8,7 +8,7 @@ use rand_distr::{Exp, LogNormal, Normal, Pareto};
 use super::base::{Base, Knots, LogGiven};
 use super::model::{Clamp, Latency};
 use super::tail::SlowTail;
-use crate::profile::{KNOT_NAMES, LatencyKind, LatencySpec, MAX_MS, SpecError};
+use crate::profile::{KNOT_NAMES, LatencyKind, LatencySpec, MAX_MS, MAX_POINTS, SpecError};
 
 /// The standard normal quantile at 0.99: Φ(Z_99) = 0.99.
 const Z_99: f64 = 2.326_347_874_040_840_8;
@@ -90,6 +90,16 @@ impl LatencySpec {
 
     /// Reject model-specific fields given for a model that does not take them.
     fn check_applicable(&self) -> Result<(), SpecError> {
+        if self.points.is_some() && self.model != LatencyKind::Percentiles {
+            return Err(SpecError::new(
+                "points",
+                format!(
+                    "does not apply to model `{}` (it takes: {})",
+                    self.model,
+                    self.model.takes()
+                ),
+            ));
+        }
         let takes = self.model.fields();
         let stray = self.numeric_fields().into_iter().find(|(field, value)| {
             value.is_some() && !takes.contains(field) && !CLAMP_FIELDS.contains(field)
@@ -238,6 +248,9 @@ impl LatencySpec {
     }
 
     fn percentiles_base(&self) -> Result<Base, SpecError> {
+        if let Some(points) = &self.points {
+            return table_base(points, self.numeric_fields());
+        }
         let p50 = self.need("p50", self.p50)?;
         let p90 = self.need("p90", self.p90)?;
         let p99 = self.need("p99", self.p99)?;
@@ -256,7 +269,7 @@ impl LatencySpec {
                 ));
             }
         }
-        Ok(Base::Percentiles(Knots { values }))
+        Ok(Base::Percentiles(Knots::named(values)))
     }
 
     fn clamp(&self) -> Result<Clamp, SpecError> {
@@ -273,6 +286,64 @@ impl LatencySpec {
             max: self.max_ms,
         })
     }
+}
+
+/// The `percentiles` model from a quantile table; `fields` are the spec's
+/// numeric fields (the named percentiles may not be given beside it).
+fn table_base(points: &[[f64; 2]], fields: [(&str, Option<f64>); 18]) -> Result<Base, SpecError> {
+    if let Some((name, _)) = fields
+        .iter()
+        .find(|(name, v)| v.is_some() && KNOT_NAMES.contains(name))
+    {
+        return Err(SpecError::new(
+            *name,
+            "give either `points` or the named percentiles, not both",
+        ));
+    }
+    if !(2..=MAX_POINTS).contains(&points.len()) {
+        return Err(SpecError::new(
+            "points",
+            format!("needs 2 to {MAX_POINTS} points, got {}", points.len()),
+        ));
+    }
+    for (i, [q, ms]) in points.iter().copied().enumerate() {
+        let at = format!("points[{i}]");
+        if !(q.is_finite() && (0.0..=1.0).contains(&q)) {
+            return Err(SpecError::new(at, format!("q must be within 0..=1, got {q}")));
+        }
+        if !(ms.is_finite() && (0.0..=MAX_MS).contains(&ms)) {
+            return Err(SpecError::new(
+                at,
+                format!("ms must be within 0..=86400000 (24 h), got {ms}"),
+            ));
+        }
+        if let Some([prev_q, prev_ms]) = i.checked_sub(1).map(|j| points[j]) {
+            if q <= prev_q {
+                return Err(SpecError::new(
+                    at,
+                    format!("q {q} must be above the previous point's {prev_q}"),
+                ));
+            }
+            if ms < prev_ms {
+                return Err(SpecError::new(
+                    at,
+                    format!("{ms} ms is below the previous point's {prev_ms} ms: values must be non-decreasing"),
+                ));
+            }
+        }
+    }
+    let (first, last) = (points[0][0], points[points.len() - 1][0]);
+    if first != 0.0 || last != 1.0 {
+        return Err(SpecError::new(
+            "points",
+            format!("must run from q = 0 to q = 1, got {first} to {last}"),
+        ));
+    }
+    Ok(Base::Percentiles(Knots {
+        probs: points.iter().map(|p| p[0]).collect(),
+        values: points.iter().map(|p| p[1]).collect(),
+        table: true,
+    }))
 }
 
 /// Both halves of a two-field form, or an error naming the missing half.

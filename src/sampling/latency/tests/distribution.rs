@@ -132,6 +132,25 @@ fn percentiles_with_tied_points_matches_model() {
 }
 
 #[test]
+fn a_quantile_table_matches_model_ties_included() {
+    let mut s = LatencySpec::bare(LatencyKind::Percentiles);
+    s.points = Some(vec![
+        [0.0, 10.0],
+        [0.2, 40.0],
+        [0.35, 40.0],
+        [0.6, 120.0],
+        [0.95, 400.0],
+        [1.0, 2000.0],
+    ]);
+    check_distribution(&s, 15);
+    let lat = s.validate().unwrap();
+    assert_eq!(lat.cdf(40.0), 0.35, "a point mass from 0.2 to 0.35 at 40 ms");
+    assert!((lat.cdf(80.0) - 0.475).abs() < 1e-12);
+    assert_eq!(lat.cdf(9.9), 0.0);
+    assert_eq!(lat.cdf(2000.0), 1.0);
+}
+
+#[test]
 fn clamped_lognormal_with_slow_tail_matches_model() {
     let mut s = with_tail(lognormal_300_1800(), 0.1, [2.0, 4.0]);
     s.min_ms = Some(150.0);

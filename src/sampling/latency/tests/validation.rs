@@ -241,3 +241,33 @@ fn models_that_mostly_draw_past_a_day_are_refused() {
         .expect("draws");
     assert_eq!(longest, std::time::Duration::from_secs(86_400));
 }
+
+#[test]
+fn quantile_tables_are_checked_point_by_point() {
+    let table = |points: Vec<[f64; 2]>| {
+        let mut s = LatencySpec::bare(LatencyKind::Percentiles);
+        s.points = Some(points);
+        s
+    };
+    let good = table(vec![[0.0, 1.0], [0.5, 2.0], [1.0, 3.0]]);
+    assert!(good.validate().is_ok());
+    let cases = [
+        (table(vec![[0.0, 1.0]]), "points", "needs 2 to 1001 points"),
+        (table(vec![[0.0, 1.0], [0.9, 2.0]]), "points", "from q = 0 to q = 1"),
+        (table(vec![[0.0, 1.0], [0.5, 0.5], [1.0, 3.0]]), "points[1]", "non-decreasing"),
+        (table(vec![[0.0, 1.0], [0.5, 2.0], [0.5, 3.0], [1.0, 4.0]]), "points[2]", "above the previous"),
+        (table(vec![[0.0, -1.0], [1.0, 3.0]]), "points[0]", "within 0..=86400000"),
+        (table(vec![[0.0, 1.0], [1.5, 3.0]]), "points[1]", "within 0..=1"),
+    ];
+    for (spec, field, reason) in cases {
+        let error = spec.validate().unwrap_err();
+        assert_eq!(error.field, field, "{error}");
+        assert!(error.reason.contains(reason), "{error}");
+    }
+    let mut both = good.clone();
+    both.p50 = Some(2.0);
+    assert_eq!(both.validate().unwrap_err().field, "p50");
+    let mut elsewhere = LatencySpec::fixed(1.0);
+    elsewhere.points = Some(vec![[0.0, 1.0], [1.0, 2.0]]);
+    assert_eq!(elsewhere.validate().unwrap_err().field, "points");
+}
