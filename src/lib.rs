@@ -69,5 +69,5 @@ pub use profile::{
     BurstSpec, NextFaults, Outage, OutageMode, Phase, PhaseOverrides, ScheduledOutage, Script,
 };
 pub use profile::{DetectorProfile, ProfileError, Replay};
-pub use sampling::latency::ks_statistic;
+pub use sampling::latency::{Latency, ks_statistic};
 pub use sampling::{Fate, Forecast, RequestKey};

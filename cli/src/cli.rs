@@ -105,6 +105,10 @@ enum Command {
     /// card (see README, "Audit your orchestrator"). Exit 0 when every
     /// applicable property passes, 1 when one fails, 2 on bad input.
     Audit(mockdet_audit::AuditArgs),
+    /// Fit every latency model (and a fault menu) to measured latencies and
+    /// write the best as a profile, with an HTML report of the fit (see
+    /// README, "Profiles from reality").
+    Fit(mockdet_fit::cli::FitArgs),
     /// Inspect profiles (after file and environment overrides).
     Profiles {
         #[command(subcommand)]
@@ -163,6 +167,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Some(Command::OrchestratorBench(args)) => return crate::orchestrator_cmd::bench(&args),
         Some(Command::Perf(args)) => return ExitCode::from(mockdet_perf::main(&args)),
         Some(Command::Audit(args)) => return mockdet_audit::main(&args),
+        Some(Command::Fit(args)) => return mockdet_fit::cli::main(&args),
         Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
         Some(Command::Healthcheck { url, timeout }) => {
             return fleet_cmd::healthcheck(&url, timeout);

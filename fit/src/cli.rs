@@ -1,0 +1,203 @@
+//! `mockdet fit`: read the inputs, fit, print the ranking, write the
+//! profile and its report.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::fit::{DEFAULT_MAX_D, Fit, fit};
+use crate::input::{self, Data, Latencies};
+use crate::profile::{self, Naming};
+use crate::report;
+
+/// `mockdet fit`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FitArgs {
+    /// Latency files: a plain list (one ms per line, CSV or NDJSON), k6
+    /// `--out json` or `--summary-export`, Locust `_stats.csv` or
+    /// `_stats_history.csv`, a Prometheus histogram (text or query JSON),
+    /// a mockdet journal. Several files of samples (or histograms with the
+    /// same buckets) are combined.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Where the profile goes [default: NAME.toml].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The profile's name (its id is NAME-detector).
+    #[arg(long, default_value = "fitted")]
+    pub name: String,
+    /// The profile's port.
+    #[arg(long, default_value_t = 8101)]
+    pub port: u16,
+    /// Where the HTML report goes [default: the profile's path with .html].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The largest distance at which a closed-form model is written rather
+    /// than the quantile table.
+    #[arg(long, default_value_t = DEFAULT_MAX_D)]
+    pub max_d: f64,
+    /// For a Prometheus scrape holding several histograms: the one to fit
+    /// (e.g. mockdet_request_duration_seconds).
+    #[arg(long)]
+    pub metric: Option<String>,
+}
+
+/// What a successful fit wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// The profile file.
+    pub profile: PathBuf,
+    /// The report file.
+    pub report: PathBuf,
+    /// The fit itself.
+    pub fit: Fit,
+    /// The inputs as read.
+    pub inputs: Vec<Data>,
+}
+
+/// Runs `mockdet fit`: 0 when the profile was written, 2 on bad input.
+pub fn main(args: &FitArgs) -> ExitCode {
+    match run(args) {
+        Ok(written) => {
+            println!("{}", summary(&written));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("mockdet fit: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads, fits and writes; the error is a message naming the file, line
+/// or option at fault.
+pub fn run(args: &FitArgs) -> Result<Written, String> {
+    if !(args.max_d.is_finite() && (0.0..=1.0).contains(&args.max_d)) {
+        return Err(format!("--max-d {} must be within 0..=1", args.max_d));
+    }
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|path| read(path, args.metric.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let latencies = merge(&inputs)?;
+    let fitted = fit(&latencies, args.max_d)
+        .ok_or_else(|| "the inputs hold no latency to fit".to_owned())?;
+    let naming = Naming {
+        name: args.name.clone(),
+        port: args.port,
+    };
+    let text = profile::render(&fitted, &inputs, &naming)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.name)));
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| out.with_extension("html"));
+    write(&out, &text)?;
+    write(&report_path, &report::render(&fitted, &inputs, &args.name))?;
+    Ok(Written {
+        profile: out,
+        report: report_path,
+        fit: fitted,
+        inputs,
+    })
+}
+
+fn read(path: &Path, metric: Option<&str>) -> Result<Data, String> {
+    let Some(metric) = metric else {
+        return input::read_path(path).map_err(|e| e.to_string());
+    };
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{source}: cannot read it: {e}"))?;
+    if !text.contains("_bucket") {
+        return input::read_str(&text, &source).map_err(|e| e.to_string());
+    }
+    let only = input::only_histogram(&text, metric)
+        .ok_or_else(|| format!("{source}: no `{metric}_bucket` series (--metric)"))?;
+    input::read_str(&only, &source).map_err(|e| e.to_string())
+}
+
+/// One data set out of several inputs: samples are pooled; histograms
+/// with the same bounds are summed; quantile points stand alone.
+fn merge(inputs: &[Data]) -> Result<Latencies, String> {
+    let [first, rest @ ..] = inputs else {
+        return Err("no input".to_owned());
+    };
+    let mut merged = first.latencies.clone();
+    for data in rest {
+        merged = match (merged, &data.latencies) {
+            (Latencies::Samples(mut a), Latencies::Samples(b)) => {
+                a.extend_from_slice(b);
+                Latencies::Samples(a)
+            }
+            (Latencies::Histogram(a), Latencies::Histogram(b)) => {
+                let same = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0);
+                if !same {
+                    return Err(format!(
+                        "{}: its buckets differ from {}'s: fit them separately",
+                        data.source, first.source
+                    ));
+                }
+                Latencies::Histogram(a.iter().zip(b).map(|(x, y)| (x.0, x.1 + y.1)).collect())
+            }
+            _ => {
+                return Err(format!(
+                    "{} ({}) cannot be combined with {} ({}): fit them separately",
+                    data.source, data.format, first.source, first.format
+                ));
+            }
+        };
+    }
+    Ok(merged)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The terminal summary: the written model, the ranking, the faults.
+pub fn summary(written: &Written) -> String {
+    let fit = &written.fit;
+    let best = fit.best();
+    let n = fit.n.map_or("?".to_owned(), |n| n.to_string());
+    let mut out = format!(
+        "{}: {}\n  {} = {:.4} (n = {n})\n\n  {:<34} distance\n",
+        written.profile.display(),
+        best.describe(),
+        fit.statistic.describe(),
+        best.d,
+        "model"
+    );
+    for candidate in &fit.ranking {
+        let _ = writeln!(
+            out,
+            "  {:<34} {:.4}{}",
+            candidate.name,
+            candidate.d,
+            if std::ptr::eq(candidate, best) {
+                "  <- written"
+            } else {
+                ""
+            }
+        );
+    }
+    let (faults, total) = profile::fault_menu(&written.inputs);
+    if !faults.is_empty() {
+        let menu: Vec<String> = faults
+            .iter()
+            .map(|f| {
+                let what = f.status.map_or(f.kind.to_string(), |s| s.to_string());
+                format!("{:.2} % {what}", f.probability * 100.0)
+            })
+            .collect();
+        let _ = writeln!(out, "\n  faults (of {total} requests): {}", menu.join(", "));
+    }
+    let _ = write!(out, "\n  report: {}", written.report.display());
+    out
+}
