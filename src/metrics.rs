@@ -55,6 +55,10 @@ pub(crate) struct Metrics {
     /// `mockdet_health_checks_total{detector,status}`: `GET /health`
     /// answered `healthy` or `unhealthy` (how often a caller polls).
     pub(crate) health_checks: IntCounterVec,
+    /// `mockdet_recorded_answers_total{detector,event}`: successful answers
+    /// served from recorded answers (`replayed`) or made up (`synthesized`)
+    /// by a detector whose profile has `recorded_answers`.
+    pub(crate) recorded_answers: IntCounterVec,
 }
 
 /// A metric family's name and help text.
@@ -100,6 +104,10 @@ const HEALTH_CHECKS: Family = (
     "mockdet_health_checks_total",
     "GET /health answers, by the status they reported",
 );
+const RECORDED_ANSWERS: Family = (
+    "mockdet_recorded_answers_total",
+    "Successful answers replayed from recorded answers or synthesized",
+);
 const OVERRIDES_IGNORED: Family = (
     "mockdet_overrides_ignored_total",
     "Requests whose X-Mock-* headers were ignored (overrides off)",
@@ -142,6 +150,7 @@ impl Metrics {
             client_timeouts: counter(CLIENT_TIMEOUTS, &["detector", "phase"]),
             replay_events: counter(REPLAY_EVENTS, &["detector", "event"]),
             health_checks: counter(HEALTH_CHECKS, &["detector", "status"]),
+            recorded_answers: counter(RECORDED_ANSWERS, &["detector", "event"]),
         };
         register_all(&metrics.registry, metrics.collectors());
         metrics
@@ -163,6 +172,7 @@ impl Metrics {
             Box::new(self.client_timeouts.clone()),
             Box::new(self.replay_events.clone()),
             Box::new(self.health_checks.clone()),
+            Box::new(self.recorded_answers.clone()),
         ]
     }
 

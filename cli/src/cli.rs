@@ -109,6 +109,10 @@ enum Command {
     /// write the best as a profile, with an HTML report of the fit (see
     /// README, "Profiles from reality").
     Fit(mockdet_fit::cli::FitArgs),
+    /// Proxy a real detector, journal every exchange, and write a fitted
+    /// profile that replays the recorded answers (see README, "Profiles
+    /// from reality").
+    Record(mockdet_fit::cli::RecordArgs),
     /// Inspect profiles (after file and environment overrides).
     Profiles {
         #[command(subcommand)]
@@ -168,6 +172,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Some(Command::Perf(args)) => return ExitCode::from(mockdet_perf::main(&args)),
         Some(Command::Audit(args)) => return mockdet_audit::main(&args),
         Some(Command::Fit(args)) => return mockdet_fit::cli::main(&args),
+        Some(Command::Record(args)) => return mockdet_fit::cli::record_main(&args),
         Some(Command::Profiles { action }) => fleet_cmd::profiles(&cli.fleet, &action),
         Some(Command::Healthcheck { url, timeout }) => {
             return fleet_cmd::healthcheck(&url, timeout);

@@ -86,6 +86,7 @@ pub fn run(args: &FitArgs) -> Result<Written, String> {
     let naming = Naming {
         name: args.name.clone(),
         port: args.port,
+        recorded_answers: None,
     };
     let text = profile::render(&fitted, &inputs, &naming)?;
     let out = args
@@ -200,4 +201,103 @@ pub fn summary(written: &Written) -> String {
     }
     let _ = write!(out, "\n  report: {}", written.report.display());
     out
+}
+
+/// `mockdet record`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordArgs {
+    /// The real detector, e.g. http://127.0.0.1:9001 (a path prefix is kept).
+    #[arg(long)]
+    pub upstream: String,
+    /// Where the proxy listens (point the orchestrator or client here).
+    #[arg(long, default_value = "127.0.0.1:8100")]
+    pub listen: std::net::SocketAddr,
+    /// Where journal.ndjson, answers.ndjson, profile.toml and fit.html go.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop after this long (default: at Ctrl-C).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// The fitted profile's name.
+    #[arg(long, default_value = "recorded")]
+    pub name: String,
+    /// The fitted profile's port.
+    #[arg(long, default_value_t = 8101)]
+    pub port: u16,
+    /// As for `mockdet fit`.
+    #[arg(long, default_value_t = DEFAULT_MAX_D)]
+    pub max_d: f64,
+}
+
+/// Runs `mockdet record`: 0 when the profile was written, 2 on bad input
+/// or when nothing was recorded.
+pub fn record_main(args: &RecordArgs) -> ExitCode {
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("could not start the runtime: {e}"))
+        .and_then(|rt| rt.block_on(record(args)));
+    match outcome {
+        Ok(written) => {
+            println!("{}", summary(&written));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("mockdet record: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Records until Ctrl-C or `--duration`, then writes the outputs.
+pub async fn record(args: &RecordArgs) -> Result<Written, String> {
+    if !(args.max_d.is_finite() && (0.0..=1.0).contains(&args.max_d)) {
+        return Err(format!("--max-d {} must be within 0..=1", args.max_d));
+    }
+    let proxy = crate::record::Proxy::start(args.listen, &args.upstream).await?;
+    let ready = serde_json::json!({"ready": {"record": proxy.url()}, "upstream": args.upstream});
+    println!("{ready}");
+    let until = async {
+        match args.duration {
+            Some(duration) => tokio::time::sleep(duration).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = until => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("mockdet record: stopping"),
+    }
+    let recording = proxy.stop(std::time::Duration::from_secs(30)).await;
+    let recording = std::mem::take(&mut *recording.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    if recording.is_empty() {
+        return Err(format!(
+            "nothing was recorded: no request reached the proxy (point the client at --listen {})",
+            args.listen
+        ));
+    }
+    let journal = crate::record::write_recording(&recording, &args.out)?;
+    let data = input::read_path(&journal).map_err(|e| e.to_string())?;
+    let fitted = fit(&data.latencies, args.max_d)
+        .ok_or_else(|| "every recorded exchange failed: no latency to fit".to_owned())?;
+    let inputs = vec![data];
+    let naming = Naming {
+        name: args.name.clone(),
+        port: args.port,
+        recorded_answers: Some("answers.ndjson".to_owned()),
+    };
+    let text = profile::render(&fitted, &inputs, &naming)?;
+    let out = args.out.join("profile.toml");
+    let report_path = args.out.join("fit.html");
+    write(&out, &text)?;
+    write(&report_path, &report::render(&fitted, &inputs, &args.name))?;
+    if recording.unrecorded() > 0 {
+        eprintln!(
+            "mockdet record: {} 2xx answers were passed on but not kept for replay (over 1 MiB or not UTF-8)",
+            recording.unrecorded()
+        );
+    }
+    Ok(Written {
+        profile: out,
+        report: report_path,
+        fit: fitted,
+        inputs,
+    })
 }

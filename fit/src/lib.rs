@@ -14,4 +14,5 @@ pub mod cli;
 pub mod fit;
 pub mod input;
 pub mod profile;
+pub mod record;
 pub mod report;

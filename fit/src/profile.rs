@@ -18,6 +18,8 @@ pub struct Naming {
     pub name: String,
     /// `port`.
     pub port: u16,
+    /// `recorded_answers`, for a profile `mockdet record` writes.
+    pub recorded_answers: Option<String>,
 }
 
 /// The fault menu the inputs' statuses imply: each error status (400–599)
@@ -73,6 +75,7 @@ pub fn render(fit: &Fit, inputs: &[Data], naming: &Naming) -> Result<String, Str
     profile.detector_type = "fitted".to_owned();
     profile.port = naming.port;
     profile.latency = fit.best().spec.clone();
+    profile.recorded_answers = naming.recorded_answers.clone();
     let (faults, total) = fault_menu(inputs);
     profile.faults = faults;
     let mut out = String::new();
@@ -115,8 +118,14 @@ pub fn render(fit: &Fit, inputs: &[Data], naming: &Naming) -> Result<String, Str
     }
     out.push('\n');
     out.push_str(&profile.to_toml());
-    DetectorProfile::from_toml_str(&out)
-        .map_err(|e| format!("the fitted profile does not validate (a bug): {e}"))?;
+    // Checked as mockdet will read it (recorded answers are loaded when a
+    // detector starts, from beside the file).
+    let mut check = DetectorProfile::from_toml_str(&out)
+        .map_err(|e| format!("the fitted profile does not load: {e}"))?;
+    check.recorded_answers = None;
+    check
+        .validate()
+        .map_err(|e| format!("the fitted profile does not validate: {e}"))?;
     Ok(out)
 }
 
@@ -160,6 +169,7 @@ mod tests {
         let naming = Naming {
             name: "mine".into(),
             port: 8101,
+            recorded_answers: None,
         };
         let text = render(&fitted, &inputs, &naming).unwrap();
         assert!(text.starts_with("# Fitted by `mockdet fit` from:\n#   x.ndjson (mockdet journal)"));

@@ -33,6 +33,7 @@ pub(crate) mod ops;
 mod overrides;
 mod pipeline;
 pub(crate) mod protocols;
+mod recorded;
 mod replay;
 mod request;
 mod response;
@@ -79,11 +80,21 @@ pub(crate) struct Snapshot {
     pub(crate) profile: DetectorProfile,
     pub(crate) behaviour: Behaviour,
     pub(crate) identity: Identity,
+    /// The profile's recorded answers, loaded.
+    pub(crate) answers: Option<Arc<recorded::RecordedAnswers>>,
 }
 
 impl Snapshot {
     pub(crate) fn new(profile: DetectorProfile) -> Result<Self, ProfileError> {
         let behaviour = profile.behaviour(&profile.origin())?;
+        let answers = match &profile.recorded_answers {
+            Some(path) => {
+                let answers = recorded::RecordedAnswers::load(std::path::Path::new(path))?;
+                tracing::info!(detector = %profile.name, answers = answers.len(), %path, "recorded answers loaded");
+                Some(Arc::new(answers))
+            }
+            None => None,
+        };
         let identity = Identity {
             name: profile.name.clone(),
             detector_id: profile.detector_id.clone(),
@@ -103,6 +114,7 @@ impl Snapshot {
             profile,
             behaviour,
             identity,
+            answers,
         })
     }
 }

@@ -153,6 +153,11 @@ where
     let work = wire.work(&parsed);
     incoming.ids.adopt_body_correlation(work.correlation_id);
     let decided = decide(state, &snapshot, &parts, &mut incoming, &body);
+    // Looked up now, while the body is at hand; used if the fate is a success.
+    let recorded = snapshot.answers.as_ref().map(|answers| {
+        let key = snapshot.behaviour.replay.keys.key(&parts.headers, &body);
+        answers.get(parts.uri.path(), key)
+    });
     drop(body);
     let response = match decided {
         Err(error) => reject(state, wire.endpoint(), &incoming, error),
@@ -163,6 +168,7 @@ where
                 work,
                 imposed: &imposed,
                 replayed,
+                recorded,
             };
             plan_and_act(state, &snapshot, &incoming, request).await
         }
@@ -178,6 +184,8 @@ struct Planned<'a, W: Wire> {
     imposed: &'a Imposed,
     /// The outcome a replayed journal recorded for this request.
     replayed: Option<&'a Drawn>,
+    /// With recorded answers in the profile: this request's, if recorded.
+    recorded: Option<Option<Bytes>>,
 }
 
 /// Steps 4 and 5: draw the plan (or take a replayed journal's), then act
@@ -194,6 +202,7 @@ async fn plan_and_act<W: Wire>(
         work,
         imposed,
         replayed,
+        recorded,
     } = request;
     if let Some(n) = work.items {
         let items = state.metrics.batch_items.with_label_values(&[&state.name]);
@@ -220,8 +229,15 @@ async fn plan_and_act<W: Wire>(
         imposed_by,
     };
     let id = &snapshot.identity;
-    act(state, id, incoming, &plan, note, || {
-        wire.render(id, parsed, &plan, &ctx)
+    let recorded = recorded.filter(|_| plan.fault.is_none()).map(|body| {
+        let event = if body.is_some() { "replayed" } else { "synthesized" };
+        let counter = &state.metrics.recorded_answers;
+        counter.with_label_values(&[state.name.as_str(), event]).inc();
+        body
+    });
+    act(state, id, incoming, &plan, note, || match recorded.flatten() {
+        Some(body) => body,
+        None => wire.render(id, parsed, &plan, &ctx),
     })
     .await
 }

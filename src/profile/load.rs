@@ -83,7 +83,16 @@ impl DetectorProfile {
             path: path.to_owned(),
             source,
         })?;
-        load(&text, format, &path.display().to_string())
+        let mut profile = load(&text, format, &path.display().to_string())?;
+        // Recorded answers sit beside the profile `mockdet record` wrote.
+        if let Some(answers) = &profile.recorded_answers {
+            let relative = Path::new(answers);
+            if relative.is_relative() {
+                let dir = path.parent().unwrap_or(Path::new(""));
+                profile.recorded_answers = Some(dir.join(relative).display().to_string());
+            }
+        }
+        Ok(profile)
     }
 
     /// Parses profile text directly (TOML), as a profile file would be.

@@ -110,6 +110,12 @@ pub struct DetectorProfile {
     /// request headers (off by default; `--allow-overrides` turns it on).
     #[serde(default)]
     pub allow_overrides: bool,
+    /// Answers recorded by `mockdet record` (`answers.ndjson`): a request
+    /// whose path and key were recorded gets the recorded body when its
+    /// fate is a success; the rest are synthesized. A relative path is
+    /// taken from the profile file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_answers: Option<String>,
     /// Where the profile came from, for error messages (not part of the file).
     #[serde(skip)]
     pub(crate) origin: Origin,

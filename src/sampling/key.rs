@@ -50,6 +50,22 @@ impl RequestKey {
         Self(hasher.finish())
     }
 
+    /// The key a detector with `options` finds for a request with `headers`
+    /// and `body` (what `mockdet record` files recorded answers under).
+    /// Header names that are not valid are skipped (a profile holding one
+    /// is refused anyway).
+    pub fn of_request(headers: &HeaderMap, body: &[u8], options: &ReplayOptions) -> Self {
+        let rule = KeyRule {
+            headers: options
+                .key_headers
+                .iter()
+                .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+                .collect(),
+            body: options.key_body,
+        };
+        rule.key(headers, body)
+    }
+
     /// The generator stream of `attempt` of this key: where its latency,
     /// fault and item draws come from.
     pub(crate) fn stream(self, attempt: u32) -> u64 {
