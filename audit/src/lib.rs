@@ -36,6 +36,7 @@
 //! ```
 
 use std::future::Future;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -267,9 +268,16 @@ fn run_cli(args: &AuditArgs) -> Result<u8, AuditError> {
         };
         audit(options, interrupt).await
     })?;
-    println!("{}", report.table());
     let (json, html) = write_report(&report, &args.out)?;
-    println!("\n{}\n{}", json.display(), html.display());
+    // A closed stdout (`| head`) is no reason to fail the audit.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}\n\n{}\n{}",
+        report.table(),
+        json.display(),
+        html.display()
+    );
     Ok(if report.passed() {
         EXIT_PASSED
     } else {

@@ -59,7 +59,7 @@ pub struct Written {
 pub fn main(args: &FitArgs) -> ExitCode {
     match run(args) {
         Ok(written) => {
-            println!("{}", summary(&written));
+            say(&summary(&written));
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -112,7 +112,8 @@ fn read(path: &Path, metric: Option<&str>) -> Result<Data, String> {
         return input::read_path(path).map_err(|e| e.to_string());
     };
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{source}: cannot read it: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{source}: cannot read it: {e}"))?;
     if !text.contains("_bucket") {
         return input::read_str(&text, &source).map_err(|e| e.to_string());
     }
@@ -160,6 +161,14 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Prints a line on stdout; a closed stdout (`| head -1`) is no error.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
 }
 
 /// The terminal summary: the written model, the ranking, the faults.
@@ -237,7 +246,7 @@ pub fn record_main(args: &RecordArgs) -> ExitCode {
         .and_then(|rt| rt.block_on(record(args)));
     match outcome {
         Ok(written) => {
-            println!("{}", summary(&written));
+            say(&summary(&written));
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -254,7 +263,7 @@ pub async fn record(args: &RecordArgs) -> Result<Written, String> {
     }
     let proxy = crate::record::Proxy::start(args.listen, &args.upstream).await?;
     let ready = serde_json::json!({"ready": {"record": proxy.url()}, "upstream": args.upstream});
-    println!("{ready}");
+    say(&ready.to_string());
     let until = async {
         match args.duration {
             Some(duration) => tokio::time::sleep(duration).await,
@@ -266,7 +275,11 @@ pub async fn record(args: &RecordArgs) -> Result<Written, String> {
         _ = tokio::signal::ctrl_c() => eprintln!("mockdet record: stopping"),
     }
     let recording = proxy.stop(std::time::Duration::from_secs(30)).await;
-    let recording = std::mem::take(&mut *recording.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let recording = std::mem::take(
+        &mut *recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     if recording.is_empty() {
         return Err(format!(
             "nothing was recorded: no request reached the proxy (point the client at --listen {})",

@@ -109,7 +109,10 @@ pub fn render(fit: &Fit, inputs: &[Data], naming: &Naming) -> Result<String, Str
         );
     }
     if profile.faults.is_empty() {
-        let _ = writeln!(out, "# Faults: none seen (or the inputs record no statuses).");
+        let _ = writeln!(
+            out,
+            "# Faults: none seen (or the inputs record no statuses)."
+        );
     } else {
         let _ = writeln!(
             out,
@@ -149,8 +152,10 @@ mod tests {
     fn statuses_become_a_fault_menu_with_their_shares() {
         let (menu, total) = fault_menu(&[data(&[(200, 940), (503, 50), (429, 9)], 1)]);
         assert_eq!(total, 1000);
-        let shares: Vec<(FaultKind, Option<u16>, f64)> =
-            menu.iter().map(|f| (f.kind, f.status, f.probability)).collect();
+        let shares: Vec<(FaultKind, Option<u16>, f64)> = menu
+            .iter()
+            .map(|f| (f.kind, f.status, f.probability))
+            .collect();
         assert_eq!(
             shares,
             vec![
@@ -172,7 +177,9 @@ mod tests {
             recorded_answers: None,
         };
         let text = render(&fitted, &inputs, &naming).unwrap();
-        assert!(text.starts_with("# Fitted by `mockdet fit` from:\n#   x.ndjson (mockdet journal)"));
+        assert!(
+            text.starts_with("# Fitted by `mockdet fit` from:\n#   x.ndjson (mockdet journal)")
+        );
         assert!(text.contains("<- written"));
         let profile = DetectorProfile::from_toml_str(&text).unwrap();
         assert_eq!(profile.name, "mine");

@@ -306,7 +306,11 @@ impl Forward {
                 let mut recording = lock(&self.recording);
                 recording.in_flight -= 1;
                 recording.exchanges.push(exchange);
-                return error(StatusCode::BAD_GATEWAY, "upstream_unreachable", &describe(&e));
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    &describe(&e),
+                );
             }
         };
         let (mut head, body) = response.into_parts();
@@ -376,7 +380,8 @@ async fn read_limited(body: Incoming) -> Result<Bytes, StatusCode> {
 
 /// The proxy's own error answer (never the upstream's).
 fn error(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "from": "mockdet record"}});
+    let body =
+        serde_json::json!({"error": {"code": code, "message": message, "from": "mockdet record"}});
     let mut response = Response::new(
         Full::new(Bytes::from(body.to_string()))
             .map_err(|never| match never {})

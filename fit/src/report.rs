@@ -46,7 +46,8 @@ pub fn render(fit: &Fit, inputs: &[Data], title: &str) -> String {
         html,
         "<p>From {} · {} requests</p><p>Written: <b>{}</b> — {} <b>{:.4}</b></p>",
         sources.join(", "),
-        fit.n.map_or("an unknown number of".to_owned(), |n| n.to_string()),
+        fit.n
+            .map_or("an unknown number of".to_owned(), |n| n.to_string()),
         esc(&best.describe()),
         esc(fit.statistic.describe()),
         best.d
@@ -67,7 +68,9 @@ pub fn render(fit: &Fit, inputs: &[Data], title: &str) -> String {
         "</table><p class=\"note\">Data quantiles are read off the input (linear between known \
          points for histograms and quantile inputs).</p>",
     );
-    html.push_str("<h2>Every model</h2><table><tr><th>model</th><th>as fitted</th><th>distance</th></tr>");
+    html.push_str(
+        "<h2>Every model</h2><table><tr><th>model</th><th>as fitted</th><th>distance</th></tr>",
+    );
     for candidate in &fit.ranking {
         let chosen = std::ptr::eq(candidate, best);
         let _ = write!(
@@ -80,10 +83,10 @@ pub fn render(fit: &Fit, inputs: &[Data], title: &str) -> String {
             candidate.d
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
         "</table><p class=\"note\">Distance: {}. The closest closed-form model is written when \
-         its distance is small enough; otherwise the quantile table.</p></body></html>\n",
+         its distance is small enough; otherwise the quantile table.</p></body></html>",
         esc(fit.statistic.describe())
     );
     html
@@ -194,6 +197,9 @@ mod tests {
             assert!(html.contains(&format!("<td>{name}</td>")), "{name}");
         }
         assert!(html.contains("(written)"));
-        assert_eq!(html.matches("<tr").count(), 1 + QUANTILES.len() + 1 + fitted.ranking.len());
+        assert_eq!(
+            html.matches("<tr").count(),
+            1 + QUANTILES.len() + 1 + fitted.ranking.len()
+        );
     }
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use mockdet::profile::LatencySpec;
 use mockdet::{DetectorProfile, Fleet};
 use mockdet_fit::fit::{DEFAULT_MAX_D, fit};
+use mockdet_fit::input;
 use mockdet_fit::profile::{Naming, render};
 use mockdet_fit::record::{Proxy, write_recording};
-use mockdet_fit::input;
 use tokio::task::JoinSet;
 
 const N: usize = 10_000;
@@ -88,12 +88,21 @@ fn cdf_distance(f: &dyn Fn(f64) -> f64, g: &dyn Fn(f64) -> f64) -> f64 {
 async fn the_fitted_profile_matches_the_known_one_and_replays_its_bodies() {
     let known = DetectorProfile::from_toml_str(KNOWN).unwrap();
     let truth: LatencySpec = known.latency.clone();
-    let fleet = Fleet::builder().profile(known).seed(11).start().await.unwrap();
+    let fleet = Fleet::builder()
+        .profile(known)
+        .seed(11)
+        .start()
+        .await
+        .unwrap();
     let proxy = Proxy::start("127.0.0.1:0".parse().unwrap(), &fleet.url("known"))
         .await
         .unwrap();
     let seen = load(&proxy.url(), N).await;
-    assert_eq!(seen.len(), N, "every request got an answer through the proxy");
+    assert_eq!(
+        seen.len(),
+        N,
+        "every request got an answer through the proxy"
+    );
     let recording = proxy.stop(Duration::from_secs(10)).await;
     let recording = std::mem::take(&mut *recording.lock().unwrap());
     assert_eq!(recording.len(), N);
@@ -109,7 +118,11 @@ async fn the_fitted_profile_matches_the_known_one_and_replays_its_bodies() {
         fitted.best().name,
         fitted.best().describe()
     );
-    assert!(d <= 0.02, "{}: D against the known CDF = {d}", fitted.best().name);
+    assert!(
+        d <= 0.02,
+        "{}: D against the known CDF = {d}",
+        fitted.best().name
+    );
 
     // The 503 share: 5 % ± 5σ of a binomial over N.
     let naming = Naming {
@@ -120,14 +133,24 @@ async fn the_fitted_profile_matches_the_known_one_and_replays_its_bodies() {
     let text = render(&fitted, &[data], &naming).unwrap();
     std::fs::write(dir.join("profile.toml"), &text).unwrap();
     let profile = DetectorProfile::from_path(dir.join("profile.toml")).unwrap();
-    let share = profile.faults.iter().find(|f| f.status == Some(503)).unwrap().probability;
+    let share = profile
+        .faults
+        .iter()
+        .find(|f| f.status == Some(503))
+        .unwrap()
+        .probability;
     let sigma = (0.05 * 0.95 / N as f64).sqrt();
     println!("503 share {share} (5 % ± {:.4} at 5σ)", 5.0 * sigma);
     assert!((share - 0.05).abs() <= 5.0 * sigma, "503 share {share}");
     assert_eq!(profile.faults.len(), 1, "{:?}", profile.faults);
 
     // Replay: recorded requests get the recorded bodies, byte for byte.
-    let replica = Fleet::builder().profile(profile).seed(3).start().await.unwrap();
+    let replica = Fleet::builder()
+        .profile(profile)
+        .seed(3)
+        .start()
+        .await
+        .unwrap();
     let client = reqwest::Client::new();
     let mut tasks = JoinSet::new();
     for i in 0..300 {
@@ -145,16 +168,25 @@ async fn the_fitted_profile_matches_the_known_one_and_replays_its_bodies() {
             }
         }
     }
-    assert!(compared >= 250, "only {compared} of 300 were 200 both times");
+    assert!(
+        compared >= 250,
+        "only {compared} of 300 were 200 both times"
+    );
     assert_eq!(same, compared, "replayed bodies are the recorded ones");
     println!("{same} of {compared} replayed bodies identical");
     // A request never recorded is synthesized, and counted as such.
-    let (_, status, _) = send(&client, &replica.url("recorded"), N + 1).await.unwrap();
+    let (_, status, _) = send(&client, &replica.url("recorded"), N + 1)
+        .await
+        .unwrap();
     let metrics = replica.render_metrics();
-    let replayed = format!("mockdet_recorded_answers_total{{detector=\"recorded\",event=\"replayed\"}} {same}");
+    let replayed = format!(
+        "mockdet_recorded_answers_total{{detector=\"recorded\",event=\"replayed\"}} {same}"
+    );
     assert!(metrics.contains(&replayed), "{metrics}");
     if status == 200 {
-        assert!(metrics.contains("mockdet_recorded_answers_total{detector=\"recorded\",event=\"synthesized\"} 1"));
+        assert!(metrics.contains(
+            "mockdet_recorded_answers_total{detector=\"recorded\",event=\"synthesized\"} 1"
+        ));
     }
     replica.shutdown().await;
     fleet.shutdown().await;

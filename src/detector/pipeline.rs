@@ -229,15 +229,22 @@ async fn plan_and_act<W: Wire>(
         imposed_by,
     };
     let id = &snapshot.identity;
-    let recorded = recorded.filter(|_| plan.fault.is_none()).map(|body| {
-        let event = if body.is_some() { "replayed" } else { "synthesized" };
+    let recorded = recorded.filter(|_| plan.fault.is_none()).inspect(|body| {
+        let event = if body.is_some() {
+            "replayed"
+        } else {
+            "synthesized"
+        };
         let counter = &state.metrics.recorded_answers;
-        counter.with_label_values(&[state.name.as_str(), event]).inc();
-        body
+        counter
+            .with_label_values(&[state.name.as_str(), event])
+            .inc();
     });
-    act(state, id, incoming, &plan, note, || match recorded.flatten() {
-        Some(body) => body,
-        None => wire.render(id, parsed, &plan, &ctx),
+    act(state, id, incoming, &plan, note, || {
+        match recorded.flatten() {
+            Some(body) => body,
+            None => wire.render(id, parsed, &plan, &ctx),
+        }
     })
     .await
 }

@@ -54,17 +54,25 @@ impl RecordedAnswers {
             reason,
         };
         let mut by_request = HashMap::new();
-        for (index, raw) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (index, raw) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let number = index + 1;
             if by_request.len() >= MAX_ANSWERS {
                 return Err(invalid(number, format!("more than {MAX_ANSWERS} answers")));
             }
-            let line: Line = serde_json::from_str(raw).map_err(|e| invalid(number, e.to_string()))?;
+            let line: Line =
+                serde_json::from_str(raw).map_err(|e| invalid(number, e.to_string()))?;
             let key: RequestKey = line.key.parse().map_err(|e: String| invalid(number, e))?;
             if !(200..300).contains(&line.status) {
                 return Err(invalid(
                     number,
-                    format!("status {} is not a 2xx: only successful answers are replayed", line.status),
+                    format!(
+                        "status {} is not a 2xx: only successful answers are replayed",
+                        line.status
+                    ),
                 ));
             }
             let _ = line.content_type;
@@ -96,7 +104,10 @@ mod tests {
         );
         let answers = RecordedAnswers::parse(&text, "answers.ndjson").unwrap();
         assert_eq!(answers.len(), 1);
-        assert_eq!(answers.get("/analyze", key).unwrap(), Bytes::from("{\"ok\":1}"));
+        assert_eq!(
+            answers.get("/analyze", key).unwrap(),
+            Bytes::from("{\"ok\":1}")
+        );
         assert!(answers.get("/detect", key).is_none());
     }
 
@@ -116,8 +127,13 @@ mod tests {
             ),
         ];
         for (text, line, reason) in cases {
-            let error = RecordedAnswers::parse(text, "a.ndjson").unwrap_err().to_string();
-            assert!(error.contains(&format!("recorded_answers, {line}")), "{error}");
+            let error = RecordedAnswers::parse(text, "a.ndjson")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!("recorded_answers, {line}")),
+                "{error}"
+            );
             assert!(error.contains(reason), "{error}");
         }
     }

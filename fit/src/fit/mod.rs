@@ -156,10 +156,16 @@ fn candidates(target: &Target) -> Vec<(String, LatencySpec, bool)> {
     let (lo, hi) = target.range();
     let median = target.quantile(0.5).max(1e-3);
     out.push(("fixed".to_owned(), LatencySpec::fixed(median), true));
-    out.push(("uniform".to_owned(), LatencySpec::uniform(lo, hi.max(lo)), true));
-    // Clamps where the data is cut off: a point mass at either end.
-    let clamp_max = (target.mass_at_max() >= 0.005).then_some(hi);
-    let clamp_min = (target.mass_at_min() >= 0.005).then_some(lo);
+    out.push((
+        "uniform".to_owned(),
+        LatencySpec::uniform(lo, hi.max(lo)),
+        true,
+    ));
+    // Clamps where the data is cut off: a point mass at either end (at
+    // least 0.5 % of the data, and at least 5 requests, at that value).
+    let enough = |mass: f64| mass >= 0.005 && target.n.is_some_and(|n| mass * n as f64 >= 4.5);
+    let clamp_max = enough(target.mass_at_max()).then_some(hi);
+    let clamp_min = enough(target.mass_at_min()).then_some(lo);
     for family in [
         Family::Lognormal,
         Family::Normal,
@@ -446,14 +452,34 @@ mod tests {
         let fit = fit(&Latencies::Samples(draws(&truth, n, 1)), DEFAULT_MAX_D).unwrap();
         let best = fit.best();
         assert!(best.closed_form, "{}", best.name);
-        assert!(best.name.starts_with("lognormal") || best.name.contains("slow tail"), "{}", best.name);
+        assert!(
+            best.name.starts_with("lognormal") || best.name.contains("slow tail"),
+            "{}",
+            best.name
+        );
         assert!(best.d < critical(n), "{} D = {}", best.name, best.d);
         let lognormal = fit.ranking.iter().find(|c| c.name == "lognormal").unwrap();
-        assert!((lognormal.spec.median.unwrap() - 300.0).abs() < 15.0, "{:?}", lognormal.spec);
-        assert!((lognormal.spec.p99.unwrap() - 1800.0).abs() < 200.0, "{:?}", lognormal.spec);
+        assert!(
+            (lognormal.spec.median.unwrap() - 300.0).abs() < 15.0,
+            "{:?}",
+            lognormal.spec
+        );
+        assert!(
+            (lognormal.spec.p99.unwrap() - 1800.0).abs() < 200.0,
+            "{:?}",
+            lognormal.spec
+        );
         // The ranking is sorted and every model is there.
         assert!(fit.ranking.windows(2).all(|w| w[0].d <= w[1].d));
-        for name in ["fixed", "uniform", "normal", "exponential", "pareto", "percentiles", "quantile table"] {
+        for name in [
+            "fixed",
+            "uniform",
+            "normal",
+            "exponential",
+            "pareto",
+            "percentiles",
+            "quantile table",
+        ] {
             assert!(fit.ranking.iter().any(|c| c.name == name), "{name} missing");
         }
     }
@@ -468,7 +494,11 @@ mod tests {
         let n = 5000;
         let fit = fit(&Latencies::Samples(draws(&truth, n, 2)), DEFAULT_MAX_D).unwrap();
         let plain = fit.ranking.iter().find(|c| c.name == "lognormal").unwrap();
-        let tailed = fit.ranking.iter().find(|c| c.name == "lognormal + slow tail").unwrap();
+        let tailed = fit
+            .ranking
+            .iter()
+            .find(|c| c.name == "lognormal + slow tail")
+            .unwrap();
         assert!(tailed.d < critical(n), "D = {}", tailed.d);
         assert!(plain.d > 2.0 * tailed.d, "{} vs {}", plain.d, tailed.d);
     }
@@ -480,7 +510,12 @@ mod tests {
         let cut: Vec<f64> = raw.iter().map(|x| x.min(500.0)).collect();
         let fit = fit(&Latencies::Samples(cut), DEFAULT_MAX_D).unwrap();
         assert!(fit.ranking.iter().any(|c| c.spec.max_ms == Some(500.0)));
-        assert!(fit.best().d < critical(4000), "{} {}", fit.best().name, fit.best().d);
+        assert!(
+            fit.best().d < critical(4000),
+            "{} {}",
+            fit.best().name,
+            fit.best().d
+        );
         // Two far-apart modes: no closed form fits; the table does.
         let mut bimodal = draws(&lognormal(20.0, 30.0), 3000, 4);
         bimodal.extend(draws(&lognormal(900.0, 1100.0), 3000, 5));
@@ -492,7 +527,9 @@ mod tests {
     #[test]
     fn histograms_and_quantiles_fit_too() {
         let truth = lognormal(300.0, 1800.0).validate().unwrap();
-        let bounds = [50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 750.0, 1000.0, 2000.0, 5000.0];
+        let bounds = [
+            50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 750.0, 1000.0, 2000.0, 5000.0,
+        ];
         let buckets: Vec<(f64, u64)> = bounds
             .iter()
             .map(|&b| (b, (truth.cdf(b) * 100_000.0).round() as u64))
@@ -502,9 +539,27 @@ mod tests {
         assert_eq!(fit.statistic, Statistic::BucketBounds);
         assert!(fit.best().d < 0.005, "{} {}", fit.best().name, fit.best().d);
         let points = [0.0, 0.5, 0.9, 0.95, 0.99, 1.0]
-            .map(|q| (q, if q == 0.0 { 20.0 } else if q == 1.0 { 9000.0 } else { fit.best().quantile(q) }))
+            .map(|q| {
+                (
+                    q,
+                    if q == 0.0 {
+                        20.0
+                    } else if q == 1.0 {
+                        9000.0
+                    } else {
+                        fit.best().quantile(q)
+                    },
+                )
+            })
             .to_vec();
-        let fit = super::fit(&Latencies::Quantiles { points, count: Some(10) }, DEFAULT_MAX_D).unwrap();
+        let fit = super::fit(
+            &Latencies::Quantiles {
+                points,
+                count: Some(10),
+            },
+            DEFAULT_MAX_D,
+        )
+        .unwrap();
         assert_eq!(fit.statistic, Statistic::QuantilePoints);
         assert!(fit.best().d < 0.02, "{} {}", fit.best().name, fit.best().d);
     }

@@ -38,11 +38,19 @@ pub(crate) fn minimise(
         if fr < simplex[0].1 {
             let expanded = along(-2.0);
             let fe = f(&expanded);
-            simplex[n] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+            simplex[n] = if fe < fr {
+                (expanded, fe)
+            } else {
+                (reflected, fr)
+            };
         } else if fr < simplex[n - 1].1 {
             simplex[n] = (reflected, fr);
         } else {
-            let contracted = if fr < simplex[n].1 { along(-0.5) } else { along(0.5) };
+            let contracted = if fr < simplex[n].1 {
+                along(-0.5)
+            } else {
+                along(0.5)
+            };
             let fc = f(&contracted);
             if fc < simplex[n].1.min(fr) {
                 simplex[n] = (contracted, fc);

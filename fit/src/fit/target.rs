@@ -194,7 +194,12 @@ impl Target {
     /// The smallest and largest value the data shows (for a histogram:
     /// the last bound below every request and the first above them all).
     pub(crate) fn range(&self) -> (f64, f64) {
-        let first = self.quantiles.iter().rev().find(|q| q.0 == 0.0).map_or(0.0, |q| q.1);
+        let first = self
+            .quantiles
+            .iter()
+            .rev()
+            .find(|q| q.0 == 0.0)
+            .map_or(0.0, |q| q.1);
         let last = self.quantiles.last().map_or(0.0, |q| q.1);
         match self.statistic {
             Statistic::Samples => (
@@ -283,7 +288,14 @@ mod tests {
     fn samples_give_both_sides_of_every_jump() {
         let target = Target::new(&Latencies::Samples(vec![3.0, 1.0, 3.0, 2.0])).unwrap();
         assert_eq!(target.checks.len(), 3);
-        assert_eq!(target.checks[2], Check { x: 3.0, below: 0.5, at: 1.0 });
+        assert_eq!(
+            target.checks[2],
+            Check {
+                x: 3.0,
+                below: 0.5,
+                at: 1.0
+            }
+        );
         assert_eq!(target.mass_at_max(), 0.5);
         assert_eq!(target.range(), (1.0, 3.0));
         let uniform = LatencySpec::uniform(0.0, 4.0).validate().unwrap();
@@ -291,7 +303,10 @@ mod tests {
         assert!((exact - 0.25).abs() < 1e-12, "{exact}");
         let mut samples = vec![3.0, 1.0, 3.0, 2.0];
         let ks = mockdet::ks_statistic(&mut samples, |x| uniform.cdf(x));
-        assert!((ks - exact).abs() < 1e-12, "the same as mockdet's KS statistic");
+        assert!(
+            (ks - exact).abs() < 1e-12,
+            "the same as mockdet's KS statistic"
+        );
     }
 
     #[test]
@@ -316,7 +331,11 @@ mod tests {
     #[test]
     fn quantile_points_interpolate() {
         let points = vec![(0.0, 10.0), (0.5, 20.0), (1.0, 60.0)];
-        let target = Target::new(&Latencies::Quantiles { points, count: None }).unwrap();
+        let target = Target::new(&Latencies::Quantiles {
+            points,
+            count: None,
+        })
+        .unwrap();
         assert_eq!(target.quantile(0.75), 40.0);
         assert_eq!(target.quantile(1.0), 60.0);
         assert_eq!(target.statistic, Statistic::QuantilePoints);

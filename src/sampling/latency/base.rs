@@ -184,9 +184,7 @@ impl Knots {
     fn quantile(&self, u: f64) -> f64 {
         let last = self.probs.len() - 1;
         // The segment [probs[seg], probs[seg + 1]) holding u.
-        let seg = self.probs[1..]
-            .partition_point(|&p| p <= u)
-            .min(last - 1);
+        let seg = self.probs[1..].partition_point(|&p| p <= u).min(last - 1);
         let (p0, p1) = (self.probs[seg], self.probs[seg + 1]);
         let (v0, v1) = (self.values[seg], self.values[seg + 1]);
         v0 + (u - p0) / (p1 - p0) * (v1 - v0)

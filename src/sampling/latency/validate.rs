@@ -309,7 +309,10 @@ fn table_base(points: &[[f64; 2]], fields: [(&str, Option<f64>); 18]) -> Result<
     for (i, [q, ms]) in points.iter().copied().enumerate() {
         let at = format!("points[{i}]");
         if !(q.is_finite() && (0.0..=1.0).contains(&q)) {
-            return Err(SpecError::new(at, format!("q must be within 0..=1, got {q}")));
+            return Err(SpecError::new(
+                at,
+                format!("q must be within 0..=1, got {q}"),
+            ));
         }
         if !(ms.is_finite() && (0.0..=MAX_MS).contains(&ms)) {
             return Err(SpecError::new(
@@ -327,7 +330,9 @@ fn table_base(points: &[[f64; 2]], fields: [(&str, Option<f64>); 18]) -> Result<
             if ms < prev_ms {
                 return Err(SpecError::new(
                     at,
-                    format!("{ms} ms is below the previous point's {prev_ms} ms: values must be non-decreasing"),
+                    format!(
+                        "{ms} ms is below the previous point's {prev_ms} ms: values must be non-decreasing"
+                    ),
                 ));
             }
         }

@@ -144,7 +144,11 @@ fn a_quantile_table_matches_model_ties_included() {
     ]);
     check_distribution(&s, 15);
     let lat = s.validate().unwrap();
-    assert_eq!(lat.cdf(40.0), 0.35, "a point mass from 0.2 to 0.35 at 40 ms");
+    assert_eq!(
+        lat.cdf(40.0),
+        0.35,
+        "a point mass from 0.2 to 0.35 at 40 ms"
+    );
     assert!((lat.cdf(80.0) - 0.475).abs() < 1e-12);
     assert_eq!(lat.cdf(9.9), 0.0);
     assert_eq!(lat.cdf(2000.0), 1.0);

@@ -253,11 +253,31 @@ fn quantile_tables_are_checked_point_by_point() {
     assert!(good.validate().is_ok());
     let cases = [
         (table(vec![[0.0, 1.0]]), "points", "needs 2 to 1001 points"),
-        (table(vec![[0.0, 1.0], [0.9, 2.0]]), "points", "from q = 0 to q = 1"),
-        (table(vec![[0.0, 1.0], [0.5, 0.5], [1.0, 3.0]]), "points[1]", "non-decreasing"),
-        (table(vec![[0.0, 1.0], [0.5, 2.0], [0.5, 3.0], [1.0, 4.0]]), "points[2]", "above the previous"),
-        (table(vec![[0.0, -1.0], [1.0, 3.0]]), "points[0]", "within 0..=86400000"),
-        (table(vec![[0.0, 1.0], [1.5, 3.0]]), "points[1]", "within 0..=1"),
+        (
+            table(vec![[0.0, 1.0], [0.9, 2.0]]),
+            "points",
+            "from q = 0 to q = 1",
+        ),
+        (
+            table(vec![[0.0, 1.0], [0.5, 0.5], [1.0, 3.0]]),
+            "points[1]",
+            "non-decreasing",
+        ),
+        (
+            table(vec![[0.0, 1.0], [0.5, 2.0], [0.5, 3.0], [1.0, 4.0]]),
+            "points[2]",
+            "above the previous",
+        ),
+        (
+            table(vec![[0.0, -1.0], [1.0, 3.0]]),
+            "points[0]",
+            "within 0..=86400000",
+        ),
+        (
+            table(vec![[0.0, 1.0], [1.5, 3.0]]),
+            "points[1]",
+            "within 0..=1",
+        ),
     ];
     for (spec, field, reason) in cases {
         let error = spec.validate().unwrap_err();
