@@ -30,13 +30,16 @@ COPY stats/Cargo.toml ./stats/
 COPY orchestrator/Cargo.toml ./orchestrator/
 COPY perf/Cargo.toml ./perf/
 COPY bench/Cargo.toml ./bench/
+COPY audit/Cargo.toml ./audit/
+COPY fit/Cargo.toml ./fit/
 COPY cli/Cargo.toml ./cli/
-# One stub target per member: the core and four libraries, and the binary.
-RUN mkdir -p src stats/src orchestrator/src perf/src bench/src cli/src \
+# One stub target per member: the core and six libraries, and the binary.
+RUN mkdir -p src stats/src orchestrator/src perf/src bench/src audit/src fit/src cli/src \
     && touch src/lib.rs stats/src/lib.rs orchestrator/src/lib.rs perf/src/lib.rs bench/src/lib.rs \
+       audit/src/lib.rs fit/src/lib.rs \
     && echo 'fn main() {}' > cli/src/main.rs \
     && cargo build --release --locked -p mockdet-cli --bin mockdet \
-    && rm -rf src stats/src orchestrator/src perf/src bench/src cli/src
+    && rm -rf src stats/src orchestrator/src perf/src bench/src audit/src fit/src cli/src
 # The members' sources, and everything they embed at compile time
 # (include_str!): the built-in profiles and the load scripts beside perf/.
 # cli/tests/packaging_dockerfile_* checks this list against the sources.
@@ -46,10 +49,13 @@ COPY stats ./stats
 COPY orchestrator ./orchestrator
 COPY perf ./perf
 COPY bench ./bench
+COPY audit ./audit
+COPY fit ./fit
 COPY cli ./cli
 # The stubs' artifacts may be newer than the copied sources: touch them so
 # cargo rebuilds the workspace's crates (and only them).
-RUN touch src/lib.rs stats/src/lib.rs orchestrator/src/lib.rs perf/src/lib.rs bench/src/lib.rs cli/src/main.rs \
+RUN touch src/lib.rs stats/src/lib.rs orchestrator/src/lib.rs perf/src/lib.rs bench/src/lib.rs \
+       audit/src/lib.rs fit/src/lib.rs cli/src/main.rs \
     && cargo build --release --locked -p mockdet-cli --bin mockdet \
     && install -D -m 0755 target/release/mockdet /out/usr/local/bin/mockdet \
     && /out/usr/local/bin/mockdet perf export-scripts /out/opt/mockdet/scripts

@@ -272,6 +272,31 @@ def settle(name: str, response, ok: bool, why: str = "") -> None:
         response.failure(why or _problem(response))
 
 
+# Every request's response time (ms) and status, one `ms,status` line each,
+# when MOCKDET_LOCUST_SAMPLES names a file (`mockdet perf --samples`): the
+# client-observed samples `mockdet fit` reads. Each process (master or
+# worker) appends whole lines with O_APPEND, so workers share the file.
+_SAMPLES_PATH = os.environ.get("MOCKDET_LOCUST_SAMPLES")
+_SAMPLES = []
+
+
+@events.request.add_listener
+def _sample(response_time, response=None, exception=None, **_kwargs):
+    if not _SAMPLES_PATH:
+        return
+    status = getattr(response, "status_code", 0) or 0
+    _SAMPLES.append(f"{response_time:.3f},{0 if exception and not status else status}\n")
+    if len(_SAMPLES) >= 200:
+        _flush_samples()
+
+
+def _flush_samples():
+    if _SAMPLES_PATH and _SAMPLES:
+        with open(_SAMPLES_PATH, "a", encoding="utf-8") as out:
+            out.write("".join(_SAMPLES))
+        _SAMPLES.clear()
+
+
 @events.report_to_master.add_listener
 def _send_counts(client_id, data):
     data["mockdet_status_counts"] = {k: dict(v) for k, v in STATUS_COUNTS.items()}
@@ -293,6 +318,11 @@ _ENVIRONMENT = []
 @events.init.add_listener
 def _remember(environment, **_kwargs):
     _ENVIRONMENT.append(environment)
+
+
+@events.quit.add_listener
+def _flush_samples_at_quit(**_kwargs):
+    _flush_samples()
 
 
 # `quit` fires after the runner has stopped (workers' last reports are in),

@@ -225,3 +225,69 @@ fn record_proxies_a_detector_and_its_profile_replays_the_answers() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("expected http://host:port"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// KS D of the profile `mockdet fit` writes for `input` against `samples`.
+fn fitted_distance(dir: &Path, input: &Path, samples: &Path) -> (String, f64) {
+    let out = dir.join(format!(
+        "{}.toml",
+        input.file_name().unwrap().to_string_lossy()
+    ));
+    let output = Command::new(BIN)
+        .arg("fit")
+        .arg(input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let profile = DetectorProfile::from_path(&out).unwrap();
+    let latency = profile.latency.validate().unwrap();
+    let data = mockdet_fit::input::read_path(samples).unwrap();
+    let mockdet_fit::input::Latencies::Samples(mut samples) = data.latencies else {
+        panic!("{} holds samples", samples.display());
+    };
+    let d = mockdet::ks_statistic(&mut samples, |x| latency.cdf(x));
+    (latency.describe(), d)
+}
+
+#[test]
+fn the_load_suites_client_samples_fit_within_0_02() {
+    let dir = scratch("suite");
+    let demo = common::spawn_ready(Command::new(BIN).args(["demo", "--ephemeral", "--seed", "4"]));
+    let mut perf = Command::new(BIN);
+    perf.args(["perf", "--test-type", "load", "--duration-scale", "0.04", "--samples"])
+        .args(["--target", &demo.url("orchestrator")])
+        .arg("--out")
+        .arg(&dir)
+        .env_remove("ORCHESTRATION_API_KEY");
+    for name in ["success", "variable", "failing", "timeout", "batch"] {
+        perf.args(["--fleet", &demo.url(name)]);
+    }
+    let run = perf.output().unwrap();
+    assert!(run.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&run.stderr));
+    let k6 = dir.join("load-k6.samples.json");
+    let (model, d) = fitted_distance(&dir, &k6, &k6);
+    println!("k6 --out json: {model}, D against its samples = {d:.4}");
+    assert!(d <= 0.02, "k6: {model}: D = {d}");
+    let locust = dir.join("load-locust.samples.csv");
+    let (model, d) = fitted_distance(&dir, &locust, &locust);
+    println!("Locust samples: {model}, D against them = {d:.4}");
+    assert!(d <= 0.02, "Locust: {model}: D = {d}");
+    // Locust's own CSV: its percentiles are met (it rounds response times
+    // and, with --csv-full-history, reports the last 10 s only, so it says
+    // too little to match the samples as closely).
+    let history = dir.join("load-locust.locust_stats_history.csv");
+    let output = Command::new(BIN)
+        .arg("fit")
+        .arg(&history)
+        .arg("--out")
+        .arg(dir.join("history.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let (_, against_samples) = fitted_distance(&dir, &history, &locust);
+    println!("Locust history CSV: {stdout}\nD against the samples = {against_samples:.4}");
+    assert!(stdout.contains("KS D at the given quantile points = 0.0"), "{stdout}");
+    std::fs::remove_dir_all(dir).ok();
+}

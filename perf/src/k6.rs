@@ -136,6 +136,8 @@ pub(crate) struct K6Run<'a> {
     pub(crate) duration: std::time::Duration,
     pub(crate) env: &'a [(String, String)],
     pub(crate) log_stem: &'a Path,
+    /// Where k6 writes every metric point (`--out json=`), if anywhere.
+    pub(crate) samples: Option<std::path::PathBuf>,
 }
 
 /// Runs k6 and reads its summary. k6 exits 99 when a threshold fails:
@@ -167,11 +169,11 @@ pub(crate) async fn run(spec: K6Run<'_>) -> super::figures::ToolResult {
         ("K6_SUMMARY_PATH".to_owned(), summary.display().to_string()),
         ("K6_NO_USAGE_REPORT".to_owned(), "true".to_owned()),
     ]);
-    let args = vec![
-        "run".to_owned(),
-        "--no-color".to_owned(),
-        spec.script.display().to_string(),
-    ];
+    let mut args = vec!["run".to_owned(), "--no-color".to_owned()];
+    if let Some(path) = &spec.samples {
+        args.push(format!("--out=json={}", path.display()));
+    }
+    args.push(spec.script.display().to_string());
     let running = super::process::start(spec.binary, &args, &env, spec.log_stem);
     let command = running.command.clone();
     // Ramping scenarios stop gracefully for up to 30 s after their stages.

@@ -97,6 +97,11 @@ struct RunArgs {
     /// Where results, logs and reports go.
     #[arg(long, default_value = "perf-results")]
     out: PathBuf,
+    /// Also keep every request's client-observed latency: k6's raw points
+    /// (`<test>-k6.samples.json`, k6 `--out json`) and Locust's
+    /// (`<test>-locust.samples.csv`), the inputs `mockdet fit` reads.
+    #[arg(long)]
+    samples: bool,
     /// Run Locust distributed: one master and N workers.
     #[arg(long, default_value_t = 0)]
     locust_workers: u32,
@@ -232,6 +237,7 @@ async fn prepare(args: &RunArgs) -> Result<Runner, PerfError> {
         k6,
         locust,
         scripts,
+        samples: args.samples,
     })
 }
 

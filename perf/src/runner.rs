@@ -31,6 +31,8 @@ pub(crate) struct Runner {
     pub(crate) k6: PathBuf,
     pub(crate) locust: PathBuf,
     pub(crate) scripts: scripts::Exported,
+    /// `--samples`: keep every request's client-observed latency.
+    pub(crate) samples: bool,
 }
 
 impl Runner {
@@ -77,6 +79,7 @@ impl Runner {
             duration: self.scaled(&size.duration),
             env: &env,
             log_stem: &stem,
+            samples: self.samples.then(|| stem.with_extension("samples.json")),
         })
         .await
     }
@@ -90,8 +93,15 @@ impl Runner {
         batch: u32,
         tag: Option<&str>,
     ) -> ToolResult {
-        let env = self.env(batch);
+        let mut env = self.env(batch);
         let stem = self.out.join(format!("{name}-locust"));
+        if self.samples {
+            let path = stem.with_extension("samples.csv");
+            // The header first; Locust's processes append `ms,status` lines.
+            if std::fs::write(&path, "ms,status\n").is_ok() {
+                env.push(("MOCKDET_LOCUST_SAMPLES".to_owned(), path.display().to_string()));
+            }
+        }
         locust::run(locust::LocustRun {
             binary: &self.locust,
             locustfile: &self.scripts.locust,

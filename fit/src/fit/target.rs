@@ -234,15 +234,21 @@ impl Target {
 
     /// The distance of a CDF from the data, over `checks`.
     pub(crate) fn distance_by(&self, cdf: &dyn Fn(f64) -> f64, checks: &[Check]) -> f64 {
-        let sided = self.statistic == Statistic::Samples;
         checks.iter().fold(0.0, |d: f64, c| {
-            let at = (cdf(c.x) - c.at).abs();
-            let below = if sided {
-                (cdf(next_down(c.x)) - c.below).abs()
-            } else {
-                0.0
+            let gap = match self.statistic {
+                // Both sides of each sample value's jump.
+                Statistic::Samples => (cdf(c.x) - c.at)
+                    .abs()
+                    .max((cdf(next_down(c.x)) - c.below).abs()),
+                Statistic::BucketBounds => (cdf(c.x) - c.at).abs(),
+                // "A share q of requests took at most x": F(x) >= q and
+                // F(x-) <= q. Equal values at several quantiles (a point
+                // mass, or a tool's rounding) are met by a jump there.
+                Statistic::QuantilePoints => (c.at - cdf(c.x))
+                    .max(cdf(next_down(c.x)) - c.at)
+                    .max(0.0),
             };
-            d.max(at).max(below)
+            d.max(gap)
         })
     }
 
@@ -326,6 +332,25 @@ mod tests {
         assert_eq!(target.quantile(0.5), 30.0);
         assert_eq!(target.range(), (20.0, 40.0));
         assert!(Target::new(&Latencies::Histogram(vec![(1.0, 0)])).is_none());
+    }
+
+    #[test]
+    fn quantile_points_are_met_by_a_jump_where_values_repeat() {
+        // 50 % at most 10 ms, 90 % and 100 % at most 20 ms: a point mass
+        // of 0.5 at 20 ms meets all three.
+        let points = vec![(0.0, 0.0), (0.5, 10.0), (0.9, 20.0), (1.0, 20.0)];
+        let target = Target::new(&Latencies::Quantiles { points, count: None }).unwrap();
+        let mut spec = LatencySpec::bare(mockdet::profile::LatencyKind::Percentiles);
+        spec.points = Some(vec![[0.0, 0.0], [0.5, 10.0], [0.5001, 20.0], [1.0, 20.0]]);
+        let jump = spec.validate().unwrap();
+        assert!(target.exact(&jump) < 1e-3, "{}", target.exact(&jump));
+        // Uniform on [0, 20]: its 90th percentile is 18 ms, not 20 — just
+        // under 20 ms it already holds almost all requests (off by 0.1).
+        let uniform = LatencySpec::uniform(0.0, 20.0).validate().unwrap();
+        assert!((target.exact(&uniform) - 0.1).abs() < 1e-9);
+        let slow = LatencySpec::uniform(0.0, 40.0).validate().unwrap();
+        // F(20) = 0.5, where every request should be done: off by 0.5.
+        assert!((target.exact(&slow) - 0.5).abs() < 1e-12);
     }
 
     #[test]
