@@ -348,3 +348,64 @@ fn a_missing_tool_or_bad_usage_exits_two_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("smoke, load, stress"));
 }
+
+/// Every value of `metric` in a k6 `--out json` file.
+fn k6_points(path: &Path, metric: &str) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|p| p["type"] == "Point" && p["metric"] == metric)
+        .filter_map(|p| p["data"]["value"].as_f64())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_k6_segments_merge_into_exact_figures() {
+    ensure_tools();
+    let _serial = SERIAL.lock().await;
+    let demo = demo().await;
+    let out = out_dir("segments");
+    let config = config_file(&out, "perf:\n  smoke: {vus: 6, users: 2, duration: 6s}\n");
+    let args = ["--config", config.to_str().unwrap(), "--k6-instances", "3"];
+    let (code, stderr, report) = perf(&demo, &out, &args).await;
+    let k6 = &report["results"]["smoke"]["k6_result"];
+    assert!(code <= 1, "{stderr}\n{k6:#}");
+    assert_eq!(k6["status"], "success", "{k6:#}");
+    assert!(
+        k6["command"]
+            .as_str()
+            .unwrap()
+            .contains("--execution-segment=2/3:1")
+    );
+    let mut union = Vec::new();
+    let mut counted = 0;
+    for i in 0..3 {
+        let samples = out.join(format!("smoke-k6-{i}.samples.json"));
+        let durations = k6_points(&samples, "http_req_duration");
+        assert!(!durations.is_empty(), "instance {i} ran its segment");
+        union.extend(durations);
+        let summary: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("smoke-k6-{i}.summary.json"))).unwrap(),
+        )
+        .unwrap();
+        counted += summary["metrics"]["http_reqs"]["values"]["count"]
+            .as_f64()
+            .unwrap() as u64;
+    }
+    let figures = &k6["figures"];
+    assert_eq!(
+        figures["requests"].as_u64().unwrap(),
+        counted,
+        "the sum of the instances' counts"
+    );
+    assert_eq!(union.len() as u64, counted);
+    union.sort_by(f64::total_cmp);
+    let p95 = mockdet_stats::sorted_quantile(&union, 0.95).unwrap();
+    assert_eq!(
+        figures["p95_ms"].as_f64().unwrap(),
+        p95,
+        "the p95 of the union of samples"
+    );
+    demo.shutdown().await;
+}

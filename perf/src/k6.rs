@@ -138,11 +138,99 @@ pub(crate) struct K6Run<'a> {
     pub(crate) log_stem: &'a Path,
     /// Where k6 writes every metric point (`--out json=`), if anywhere.
     pub(crate) samples: Option<std::path::PathBuf>,
+    /// k6 processes, each running its `--execution-segment` of the load.
+    pub(crate) instances: u32,
+}
+
+/// Runs k6 (one process, or `instances` segments merged) and reads its
+/// figures.
+pub(crate) async fn run(spec: K6Run<'_>) -> super::figures::ToolResult {
+    if spec.instances > 1 {
+        return run_segments(spec).await;
+    }
+    run_one(spec, None).await
+}
+
+/// Runs `spec.instances` k6 processes at once, instance `i` on the segment
+/// `i/n:(i+1)/n`, each writing its raw points to
+/// `<stem>-<i>.samples.json` and its summary to `<stem>-<i>.summary.json`;
+/// the figures are merged from the raw points ([`super::k6_merge`]).
+async fn run_segments(spec: K6Run<'_>) -> super::figures::ToolResult {
+    let n = spec.instances;
+    let stems: Vec<std::path::PathBuf> = (0..n)
+        .map(|i| {
+            let name = spec
+                .log_stem
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+            spec.log_stem.with_file_name(format!("{name}-{i}"))
+        })
+        .collect();
+    let runs = stems.iter().enumerate().map(|(i, stem)| {
+        let samples = stem.with_extension("samples.json");
+        let one = K6Run {
+            log_stem: stem,
+            samples: Some(samples),
+            instances: 1,
+            ..spec
+        };
+        run_one(one, Some(super::k6_merge::segment_args(i as u32, n)))
+    });
+    // The processes run at once; each future mostly waits on its child.
+    let results = futures_util::future::join_all(runs).await;
+    let mut merged = super::figures::ToolResult {
+        command: results
+            .iter()
+            .map(|r| r.command.clone())
+            .collect::<Vec<_>>()
+            .join(" & "),
+        exit_code: results.iter().filter_map(|r| r.exit_code).max(),
+        load_model: format!("closed (k6 VUs, {n} instances by execution segment)"),
+        users: spec.vus,
+        ..Default::default()
+    };
+    if let Some(failed) = results.iter().find(|r| r.status == "error") {
+        merged.status = "error".into();
+        merged.stderr_tail = failed.stderr_tail.clone();
+        return merged;
+    }
+    let mut points = Vec::new();
+    for stem in &stems {
+        let path = stem.with_extension("samples.json");
+        match super::k6_merge::Points::read(&path) {
+            Ok(p) => points.push(p),
+            Err(e) => {
+                merged.status = "error".into();
+                merged.stderr_tail = Some(format!("{}: {e}", path.display()));
+                return merged;
+            }
+        }
+    }
+    let duration_s = stems
+        .iter()
+        .filter_map(|stem| run_duration_s(&stem.with_extension("summary.json")))
+        .fold(0.0, f64::max);
+    let all = super::k6_merge::Points::default().merge(points);
+    let (figures, per_endpoint) = all.figures(duration_s);
+    merged.figures = Some(figures);
+    merged.per_endpoint = per_endpoint;
+    merged.status = "success".into();
+    merged
+}
+
+/// The test run's duration from a summary (`state.testRunDurationMs`), in seconds.
+fn run_duration_s(summary: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(summary).ok()?;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    value
+        .pointer("/state/testRunDurationMs")
+        .and_then(Value::as_f64)
+        .map(|ms| ms / 1000.0)
 }
 
 /// Runs k6 and reads its summary. k6 exits 99 when a threshold fails:
 /// that is a result, not a crash; no summary at all is a crash.
-pub(crate) async fn run(spec: K6Run<'_>) -> super::figures::ToolResult {
+async fn run_one(spec: K6Run<'_>, segment: Option<[String; 2]>) -> super::figures::ToolResult {
     let upper = spec.test_type.to_ascii_uppercase();
     let seconds = format!("{}s", spec.duration.as_secs().max(1));
     let summary = spec.log_stem.with_extension("summary.json");
@@ -170,6 +258,7 @@ pub(crate) async fn run(spec: K6Run<'_>) -> super::figures::ToolResult {
         ("K6_NO_USAGE_REPORT".to_owned(), "true".to_owned()),
     ]);
     let mut args = vec!["run".to_owned(), "--no-color".to_owned()];
+    args.extend(segment.into_iter().flatten());
     if let Some(path) = &spec.samples {
         args.push(format!("--out=json={}", path.display()));
     }

@@ -17,6 +17,7 @@ mod figures;
 mod fleet;
 mod html;
 mod k6;
+mod k6_merge;
 mod locust;
 mod process;
 mod progress;
@@ -102,6 +103,11 @@ struct RunArgs {
     /// (`<test>-locust.samples.csv`), the inputs `mockdet fit` reads.
     #[arg(long)]
     samples: bool,
+    /// Run k6 as N processes, each on its `--execution-segment` of the
+    /// load (k6's own split), and merge their figures exactly from every
+    /// raw sample (written as with --samples).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    k6_instances: u32,
     /// Run Locust distributed: one master and N workers.
     #[arg(long, default_value_t = 0)]
     locust_workers: u32,
@@ -238,6 +244,7 @@ async fn prepare(args: &RunArgs) -> Result<Runner, PerfError> {
         locust,
         scripts,
         samples: args.samples,
+        k6_instances: args.k6_instances,
     })
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct Runner {
     pub(crate) scripts: scripts::Exported,
     /// `--samples`: keep every request's client-observed latency.
     pub(crate) samples: bool,
+    /// `--k6-instances`: k6 processes splitting the load by segment.
+    pub(crate) k6_instances: u32,
 }
 
 impl Runner {
@@ -80,6 +82,7 @@ impl Runner {
             env: &env,
             log_stem: &stem,
             samples: self.samples.then(|| stem.with_extension("samples.json")),
+            instances: self.k6_instances,
         })
         .await
     }
@@ -99,7 +102,10 @@ impl Runner {
             let path = stem.with_extension("samples.csv");
             // The header first; Locust's processes append `ms,status` lines.
             if std::fs::write(&path, "ms,status\n").is_ok() {
-                env.push(("MOCKDET_LOCUST_SAMPLES".to_owned(), path.display().to_string()));
+                env.push((
+                    "MOCKDET_LOCUST_SAMPLES".to_owned(),
+                    path.display().to_string(),
+                ));
             }
         }
         locust::run(locust::LocustRun {
