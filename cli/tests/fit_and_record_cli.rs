@@ -239,7 +239,12 @@ fn fitted_distance(dir: &Path, input: &Path, samples: &Path) -> (String, f64) {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let profile = DetectorProfile::from_path(&out).unwrap();
     let latency = profile.latency.validate().unwrap();
     let data = mockdet_fit::input::read_path(samples).unwrap();
@@ -255,16 +260,27 @@ fn the_load_suites_client_samples_fit_within_0_02() {
     let dir = scratch("suite");
     let demo = common::spawn_ready(Command::new(BIN).args(["demo", "--ephemeral", "--seed", "4"]));
     let mut perf = Command::new(BIN);
-    perf.args(["perf", "--test-type", "load", "--duration-scale", "0.04", "--samples"])
-        .args(["--target", &demo.url("orchestrator")])
-        .arg("--out")
-        .arg(&dir)
-        .env_remove("ORCHESTRATION_API_KEY");
+    perf.args([
+        "perf",
+        "--test-type",
+        "load",
+        "--duration-scale",
+        "0.04",
+        "--samples",
+    ])
+    .args(["--target", &demo.url("orchestrator")])
+    .arg("--out")
+    .arg(&dir)
+    .env_remove("ORCHESTRATION_API_KEY");
     for name in ["success", "variable", "failing", "timeout", "batch"] {
         perf.args(["--fleet", &demo.url(name)]);
     }
     let run = perf.output().unwrap();
-    assert!(run.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let k6 = dir.join("load-k6.samples.json");
     let (model, d) = fitted_distance(&dir, &k6, &k6);
     println!("k6 --out json: {model}, D against its samples = {d:.4}");
@@ -288,6 +304,9 @@ fn the_load_suites_client_samples_fit_within_0_02() {
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     let (_, against_samples) = fitted_distance(&dir, &history, &locust);
     println!("Locust history CSV: {stdout}\nD against the samples = {against_samples:.4}");
-    assert!(stdout.contains("KS D at the given quantile points = 0.0"), "{stdout}");
+    assert!(
+        stdout.contains("KS D at the given quantile points = 0.0"),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -244,9 +244,9 @@ impl Target {
                 // "A share q of requests took at most x": F(x) >= q and
                 // F(x-) <= q. Equal values at several quantiles (a point
                 // mass, or a tool's rounding) are met by a jump there.
-                Statistic::QuantilePoints => (c.at - cdf(c.x))
-                    .max(cdf(next_down(c.x)) - c.at)
-                    .max(0.0),
+                Statistic::QuantilePoints => {
+                    (c.at - cdf(c.x)).max(cdf(next_down(c.x)) - c.at).max(0.0)
+                }
             };
             d.max(gap)
         })
@@ -339,7 +339,11 @@ mod tests {
         // 50 % at most 10 ms, 90 % and 100 % at most 20 ms: a point mass
         // of 0.5 at 20 ms meets all three.
         let points = vec![(0.0, 0.0), (0.5, 10.0), (0.9, 20.0), (1.0, 20.0)];
-        let target = Target::new(&Latencies::Quantiles { points, count: None }).unwrap();
+        let target = Target::new(&Latencies::Quantiles {
+            points,
+            count: None,
+        })
+        .unwrap();
         let mut spec = LatencySpec::bare(mockdet::profile::LatencyKind::Percentiles);
         spec.points = Some(vec![[0.0, 0.0], [0.5, 10.0], [0.5001, 20.0], [1.0, 20.0]]);
         let jump = spec.validate().unwrap();
