@@ -7,6 +7,9 @@
 //! - **open-loop** ([`open_loop`]): requests start on a fixed schedule
 //!   whatever the answers do, each on an idle connection or a new one, so a
 //!   slow answer never delays the next request (no coordinated omission).
+//!   Requests start on tokio's 1 ms timer ticks, or — with
+//!   [`OpenLoop::spread`] — at sub-millisecond instants kept by a timer
+//!   thread, so their arrival is not locked to any server-side grid.
 //!
 //! Latency is measured from just before the request is written to the end
 //! of the response body, on the client's monotonic clock.
@@ -20,10 +23,12 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::error::BenchError;
+use super::sys;
 use mockdet::RequestKey;
 
 /// How long establishing one connection may take.
@@ -276,6 +281,32 @@ pub(crate) struct OpenLoop {
     /// Requests still unanswered after this are abandoned (their
     /// connection is closed) and counted as timed out.
     pub(crate) request_timeout: Duration,
+    /// Start request `i` at `(i + frac(i·φ)) / rate` (φ the golden ratio:
+    /// gaps of 0.618 and 1.618 periods, the same rate, every phase within a
+    /// period equally often), kept by a timer thread with microsecond
+    /// precision. Off: at `i / rate`, which tokio's timer rounds up to its
+    /// 1 ms tick, so at 1,000 req/s every request starts at the same phase
+    /// of the millisecond — and a server that rounds its deadlines to a
+    /// sub-millisecond grid (mockdet's 500 µs) answers them all at the same
+    /// phase too, hiding up to a grid step of any delay added in front of
+    /// it.
+    pub(crate) spread: bool,
+}
+
+/// The fractional part of the golden ratio.
+const GOLDEN_FRACTION: f64 = 0.618_033_988_749_894_9;
+
+impl OpenLoop {
+    /// When request `i` is due, counted from the start of the run.
+    pub(crate) fn due(&self, i: usize) -> Duration {
+        let slot = i as f64;
+        let offset = if self.spread {
+            (slot * GOLDEN_FRACTION).fract()
+        } else {
+            0.0
+        };
+        Duration::from_secs_f64((slot + offset) / self.rate)
+    }
 }
 
 /// How one open-loop request ended.
@@ -302,10 +333,23 @@ pub(crate) async fn open_loop(plan: OpenLoop, shot: Shot) -> Result<OpenRun, Ben
     let pool: Pool = Arc::new(Mutex::new(Vec::new()));
     let shot = Arc::new(shot);
     let start = Instant::now();
+    let mut ticks = match plan.spread {
+        true => Some(ticker(
+            (0..plan.count).map(|i| start + plan.due(i)).collect(),
+        )?),
+        false => None,
+    };
     let mut requests = JoinSet::new();
     for i in 0..plan.count {
-        let at = start + Duration::from_secs_f64(i as f64 / plan.rate);
-        sleep_until(at).await;
+        let at = start + plan.due(i);
+        let ticked = match ticks.as_mut() {
+            Some(ticks) => ticks.recv().await.is_some(),
+            None => false,
+        };
+        // Were the thread ever to end early, tokio's timer takes over.
+        if !ticked {
+            sleep_until(at).await;
+        }
         requests.spawn(one_request(
             pool.clone(),
             shot.clone(),
@@ -322,6 +366,32 @@ pub(crate) async fn open_loop(plan: OpenLoop, shot: Shot) -> Result<OpenRun, Ben
     }
     requests.abort_all();
     Ok(run)
+}
+
+/// A thread that sends one message at each of `instants` (ascending),
+/// sleeping in between with a 1 µs timer slack; it ends after the last one
+/// or as soon as the receiver is gone.
+fn ticker(instants: Vec<Instant>) -> Result<UnboundedReceiver<()>, BenchError> {
+    let (tx, rx) = unbounded_channel();
+    let run = move || {
+        // Best effort: the default 50 µs slack only blurs the schedule.
+        let _ = sys::fine_timer_slack();
+        for at in instants {
+            let now = std::time::Instant::now();
+            let at = at.into_std();
+            if at > now {
+                std::thread::sleep(at - now);
+            }
+            if tx.send(()).is_err() {
+                return;
+            }
+        }
+    };
+    std::thread::Builder::new()
+        .name("bench-ticker".into())
+        .spawn(run)
+        .map_err(BenchError::Ticker)?;
+    Ok(rx)
 }
 
 async fn one_request(pool: Pool, shot: Arc<Shot>, at: Instant, limit: Duration) -> (Outcome, f64) {
@@ -357,4 +427,47 @@ fn take_idle(pool: &Pool) -> Option<Conn> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(spread: bool) -> OpenLoop {
+        OpenLoop {
+            rate: 1000.0,
+            count: 10_000,
+            request_timeout: Duration::from_secs(1),
+            spread,
+        }
+    }
+
+    #[test]
+    fn without_spread_requests_are_due_on_whole_periods() {
+        let plan = plan(false);
+        assert_eq!(plan.due(0), Duration::ZERO);
+        assert_eq!(plan.due(7), Duration::from_millis(7));
+    }
+
+    #[test]
+    fn spread_requests_stay_in_their_slot_and_cover_every_phase_of_a_grid() {
+        let plan = plan(true);
+        let mut bins = [0_usize; 10];
+        let mut previous = None;
+        for i in 0..plan.count {
+            let due = plan.due(i);
+            assert!(due >= Duration::from_millis(i as u64), "{i}: {due:?}");
+            assert!(due < Duration::from_millis(i as u64 + 1), "{i}: {due:?}");
+            if let Some(previous) = previous {
+                let gap = (due - previous).as_secs_f64() * 1000.0;
+                assert!((0.617..1.619).contains(&gap), "{i}: {gap}");
+            }
+            previous = Some(due);
+            // Phase within a 500 µs grid, in 50 µs bins.
+            bins[(due.as_micros() % 500 / 50) as usize] += 1;
+        }
+        for count in bins {
+            assert!((990..=1010).contains(&count), "{bins:?}");
+        }
+    }
 }

@@ -158,6 +158,9 @@ pub enum BenchError {
     /// A request could not be built.
     #[error("cannot build a request: {0}")]
     Request(#[source] hyper::http::Error),
+    /// The open-loop client's timer thread could not be started.
+    #[error("cannot start the client's timer thread: {0}")]
+    Ticker(#[source] std::io::Error),
     /// A load task panicked or was cancelled.
     #[error("a load task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -80,6 +80,10 @@ enum Case {
     Timer,
     /// Each built-in profile, open loop: KS distance.
     Ks,
+    /// A fixed 5 ms detector at 1,000 req/s open loop, direct and through
+    /// `mockdet record`'s proxy in alternating rounds: the proxy's p99
+    /// overhead.
+    Record,
     /// 10,000 hanging requests: RSS and errors.
     Hold,
     /// The timer case's server under wrk (1,000 connections, 20 s): peak
@@ -163,6 +167,7 @@ async fn run_cases(bench: &mut Bench, cases: &[Case]) -> Result<(), BenchError> 
             Case::Timer => cases::timer::run(bench).await?,
             Case::Memory => cases::memory::run(bench).await?,
             Case::Ks => cases::ks::run(bench).await?,
+            Case::Record => cases::record::run(bench).await?,
             Case::Hold => cases::hold::run(bench).await?,
             Case::Spawn => cases::spawn::run(bench).await?,
         }

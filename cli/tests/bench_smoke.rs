@@ -13,7 +13,7 @@ mod wait;
 const BIN: &str = env!("CARGO_BIN_EXE_mockdet");
 
 /// Every figure the benchmark must report.
-const FIGURES: [&str; 27] = [
+const FIGURES: [&str; 31] = [
     "spawn.ready",
     "throughput.rps",
     "protocols.native.rps",
@@ -39,6 +39,10 @@ const FIGURES: [&str; 27] = [
     "ks.sequence.failing",
     "ks.sequence.timeout",
     "ks.sequence.batch",
+    "record.direct.p99_ms",
+    "record.proxied.p99_ms",
+    "record.overhead.p99_ms",
+    "record.overhead.p50_ms",
     "hold.rss",
     "hold.errors",
 ];

@@ -130,6 +130,7 @@ fn subject(bench: &Bench, name: &'static str) -> Result<Subject, BenchError> {
         rate: bench.settings.ks_rate,
         count,
         request_timeout: Duration::from_secs_f64(cap_ms / 1000.0) + TIMEOUT_MARGIN,
+        spread: false,
     };
     Ok(Subject {
         name,

@@ -6,11 +6,14 @@ pub(crate) mod hold;
 pub(crate) mod ks;
 pub(crate) mod memory;
 pub(crate) mod protocols;
+pub(crate) mod record;
 pub(crate) mod replay;
 pub(crate) mod spawn;
 pub(crate) mod throughput;
 pub(crate) mod timer;
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use super::error::BenchError;
@@ -75,6 +78,13 @@ pub(crate) struct Settings {
     /// is read.
     pub(crate) hold_quiet: Duration,
     pub(crate) spawn_repeats: usize,
+    /// Back-to-back round pairs (direct, then through the proxy, or the
+    /// other way round) of the record case.
+    pub(crate) record_pairs: usize,
+    /// How long each round of the record case sends.
+    pub(crate) record_round: Duration,
+    /// How long each side of the record case is driven, unmeasured, first.
+    pub(crate) record_warmup: Duration,
     /// Pause between cases, so one case's teardown (thousands of sockets
     /// closing, a large process exiting) does not land in the next.
     pub(crate) cooldown: Duration,
@@ -99,6 +109,9 @@ impl Settings {
             hold_connections: 10_000,
             hold_quiet: Duration::from_millis(500),
             spawn_repeats: 11,
+            record_pairs: 7,
+            record_round: Duration::from_millis(2500),
+            record_warmup: Duration::from_millis(500),
             cooldown: Duration::from_secs(2),
         }
     }
@@ -121,6 +134,9 @@ impl Settings {
             hold_connections: 200,
             hold_quiet: Duration::from_millis(100),
             spawn_repeats: 1,
+            record_pairs: 1,
+            record_round: Duration::from_millis(200),
+            record_warmup: Duration::from_millis(50),
             cooldown: Duration::ZERO,
         }
     }
@@ -195,6 +211,26 @@ impl Bench {
         let log = format!("mockdet-builtins-{replay}.log");
         Server::start(&self.launch(args, env, &log)).await
     }
+
+    /// Starts `mockdet record` (its recording proxy, listener `record`) on
+    /// an ephemeral port in front of `upstream`, pinned with the servers.
+    /// It is killed, not stopped, so it never writes its recording.
+    pub(crate) async fn record_proxy(&self, upstream: SocketAddr) -> Result<Server, BenchError> {
+        let args = record_args(upstream, &self.scratch.path().join("record"));
+        Server::start(&self.launch(args, Vec::new(), "record.log")).await
+    }
+}
+
+/// The command line of `mockdet record` proxying to `upstream` from an
+/// ephemeral port on 127.0.0.1, writing (if ever stopped gracefully) to
+/// `out`.
+fn record_args(upstream: SocketAddr, out: &Path) -> Vec<String> {
+    vec![
+        "record".to_owned(),
+        format!("--upstream=http://{upstream}"),
+        "--listen=127.0.0.1:0".to_owned(),
+        format!("--out={}", out.display()),
+    ]
 }
 
 #[cfg(test)]
@@ -206,6 +242,25 @@ mod tests {
         assert!((280..=320).contains(&CONTENT.len()), "{}", CONTENT.len());
         let body: serde_json::Value = serde_json::from_str(&detect_body()).unwrap();
         assert_eq!(body["content"], CONTENT);
+    }
+
+    #[test]
+    fn the_proxy_command_line_is_one_mockdet_record_accepts() {
+        #[derive(clap::Parser)]
+        struct Record {
+            #[command(flatten)]
+            args: mockdet_fit::cli::RecordArgs,
+        }
+        let upstream: SocketAddr = "127.0.0.1:41000".parse().unwrap();
+        let argv = record_args(upstream, Path::new("/tmp/x/record"));
+        assert_eq!(argv[0], "record");
+        let parsed = <Record as clap::Parser>::try_parse_from(&argv)
+            .unwrap()
+            .args;
+        assert_eq!(parsed.upstream, "http://127.0.0.1:41000");
+        assert_eq!(parsed.listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(parsed.out, Path::new("/tmp/x/record"));
+        assert_eq!(parsed.duration, None);
     }
 
     #[test]
