@@ -303,7 +303,7 @@ pub async fn record(args: &RecordArgs) -> Result<Written, String> {
     write(&report_path, &report::render(&fitted, &inputs, &args.name))?;
     if recording.unrecorded() > 0 {
         eprintln!(
-            "mockdet record: {} 2xx answers were passed on but not kept for replay (over 1 MiB or not UTF-8)",
+            "mockdet record: {} 2xx answers were passed on but not kept for replay (over 1 MiB, not UTF-8, or past 1,000,000 answers or 512 MiB in all)",
             recording.unrecorded()
         );
     }

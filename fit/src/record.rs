@@ -40,6 +40,10 @@ use mockdet::{JournalEntry, RequestKey};
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// The largest answer kept for replay (larger ones pass through, unrecorded).
 pub const MAX_RECORDED_BYTES: usize = 1024 * 1024;
+/// The most answers kept for replay (as many as a detector loads).
+pub const MAX_ANSWERS: usize = 1_000_000;
+/// The most bytes of answers kept for replay, in all.
+pub const MAX_ANSWER_BYTES: usize = 512 * 1024 * 1024;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): not forwarded.
 const HOP_BY_HOP: [&str; 8] = [
@@ -77,7 +81,10 @@ pub struct Recording {
     in_flight: usize,
     exchanges: Vec<Exchange>,
     answers: HashMap<(String, RequestKey), (u16, String)>,
-    /// 2xx answers not kept for replay (too large, or not UTF-8).
+    /// Bytes of `answers`' bodies.
+    answer_bytes: usize,
+    /// 2xx answers not kept for replay (too large, not UTF-8, or past
+    /// [`MAX_ANSWERS`] / [`MAX_ANSWER_BYTES`]).
     unrecorded: u64,
 }
 
@@ -435,10 +442,16 @@ impl Tee {
             done.exchange.status = None;
             done.exchange.error = Some(error);
         } else if (200..300).contains(&status) {
+            let room = recording.answers.len() < MAX_ANSWERS;
             match self.copy.take().map(|b| String::from_utf8(b.to_vec())) {
-                Some(Ok(text)) => {
+                Some(Ok(text))
+                    if room && recording.answer_bytes + text.len() <= MAX_ANSWER_BYTES =>
+                {
+                    recording.answer_bytes += text.len();
                     let key = (done.exchange.path.clone(), done.exchange.key);
-                    recording.answers.insert(key, (status, text));
+                    if let Some((_, old)) = recording.answers.insert(key, (status, text)) {
+                        recording.answer_bytes -= old.len();
+                    }
                 }
                 _ => recording.unrecorded += 1,
             }
