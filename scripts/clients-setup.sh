@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the official client SDKs that tests/official_clients_parse_our_answers.rs
-# drives (OpenAI, Azure AI Content Safety, LiteLLM) and the schemathesis that
-# cli/tests/the_http_contract_survives_schemathesis.rs runs (all pinned in
-# tests/clients/requirements.txt) from PyPI into a venv at
+# drives (OpenAI, Azure AI Content Safety, LiteLLM), the schemathesis that
+# cli/tests/the_http_contract_survives_schemathesis.rs runs and the
+# kubernetes-validate that cli/tests/packaging_kubernetes_manifests_are_valid.rs
+# runs (all pinned in tests/clients/requirements.txt) from PyPI into a venv at
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mockdet/clients. The venv records a hash of
 # the requirements and of the Python that built it; when both still match,
 # this is a no-op, so repeated runs are fast. Wheels only, no stdin; needs

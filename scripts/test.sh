@@ -8,12 +8,14 @@
 #     (Debian packages) for the packaging tests, wrk (Debian) for the
 #     benchmark's smoke test, and Chromium (Debian) to render the fit
 #     report headless;
-#   - the official OpenAI, Azure AI Content Safety and LiteLLM Python clients
-#     and schemathesis (scripts/clients-setup.sh: PyPI, pinned in
-#     tests/clients/requirements.txt, into a venv under $XDG_CACHE_HOME or
-#     ~/.cache: mockdet/clients), which tests/official_clients_parse_our_answers.rs
-#     and cli/tests/the_http_contract_survives_schemathesis.rs run against the
-#     detectors and the reference orchestrator.
+#   - the official OpenAI, Azure AI Content Safety and LiteLLM Python clients,
+#     schemathesis and kubernetes-validate (scripts/clients-setup.sh: PyPI,
+#     pinned in tests/clients/requirements.txt, into a venv under
+#     $XDG_CACHE_HOME or ~/.cache: mockdet/clients), which
+#     tests/official_clients_parse_our_answers.rs and
+#     cli/tests/the_http_contract_survives_schemathesis.rs run against the
+#     detectors and the reference orchestrator, and
+#     cli/tests/packaging_kubernetes_manifests_are_valid.rs on deploy/kubernetes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
