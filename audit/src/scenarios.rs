@@ -578,6 +578,22 @@ async fn timeout_budget(a: &Auditor) -> Result<Property, AuditError> {
         .evidence([shown]))
 }
 
+/// The evidence of a load scenario: what was done, and the timeline.
+fn under_load(
+    setup: &str,
+    load: &Load,
+    calls: &[Seen],
+    marks: Vec<(&str, Option<SystemTime>)>,
+) -> Evidence {
+    Evidence {
+        setup: setup.to_owned(),
+        request: None,
+        answer: None,
+        calls: Vec::new(),
+        timeline: Some(timeline(load, calls, marks)),
+    }
+}
+
 /// A timeline of the load and the faulted detector's calls.
 fn timeline(load: &Load, calls: &[Seen], marks: Vec<(&str, Option<SystemTime>)>) -> Timeline {
     let start = load.started();
@@ -678,17 +694,12 @@ async fn unhealthy_skipped(a: &Auditor) -> Result<Property, AuditError> {
         .saturating_sub(polls_before);
     let Some(stopped) = stopped else {
         a.fleet.clear(victim).await?;
-        let shown = Evidence {
-            setup: "/health answers 503, requests served as usual".into(),
-            request: None,
-            answer: None,
-            calls: Vec::new(),
-            timeline: Some(timeline(
-                &load,
-                &calls,
-                vec![("/health 503", Some(down_at))],
-            )),
-        };
+        let shown = under_load(
+            "/health answers 503, requests served as usual",
+            &load,
+            &calls,
+            vec![("/health 503", Some(down_at))],
+        );
         let (verdict, summary) = if polls == 0 {
             (
                 Verdict::NotApplicable,
@@ -729,13 +740,12 @@ async fn unhealthy_skipped(a: &Auditor) -> Result<Property, AuditError> {
         ("/health 200", Some(up_at)),
         ("full rate again", resumed),
     ];
-    let shown = Evidence {
-        setup: "/health answers 503, requests served as usual".into(),
-        request: None,
-        answer: None,
-        calls: Vec::new(),
-        timeline: Some(timeline(&load, &calls, marks)),
-    };
+    let shown = under_load(
+        "/health answers 503, requests served as usual",
+        &load,
+        &calls,
+        marks,
+    );
     drop(load);
     let (verdict, summary) = match resumed {
         Some(resumed) => (
@@ -807,17 +817,12 @@ async fn breaker(a: &Auditor) -> Result<Vec<Property>, AuditError> {
     let requests_failing = load.sent().iter().filter(|t| **t >= failing_at).count();
     let Some(opened) = opened else {
         a.fleet.clear(victim).await?;
-        let shown = Evidence {
-            setup: "every call answers 500".into(),
-            request: None,
-            answer: None,
-            calls: Vec::new(),
-            timeline: Some(timeline(
-                &load,
-                &calls,
-                vec![("500s from", Some(failing_at))],
-            )),
-        };
+        let shown = under_load(
+            "every call answers 500",
+            &load,
+            &calls,
+            vec![("500s from", Some(failing_at))],
+        );
         return Ok(vec![
             Property::new(
                 P::BreakerOpens,
@@ -892,13 +897,12 @@ async fn breaker(a: &Auditor) -> Result<Vec<Property>, AuditError> {
         ("first call after", probe),
         ("full rate again", full),
     ];
-    let shown = Evidence {
-        setup: "every call answers 500, then every call succeeds".into(),
-        request: None,
-        answer: None,
-        calls: Vec::new(),
-        timeline: Some(timeline(&load, &calls, marks)),
-    };
+    let shown = under_load(
+        "every call answers 500, then every call succeeds",
+        &load,
+        &calls,
+        marks,
+    );
     drop(load);
     let opens = Property::new(
         P::BreakerOpens,

@@ -184,18 +184,8 @@ pub fn summary(written: &Written) -> String {
         best.d,
         "model"
     );
-    for candidate in &fit.ranking {
-        let _ = writeln!(
-            out,
-            "  {:<34} {:.4}{}",
-            candidate.name,
-            candidate.d,
-            if std::ptr::eq(candidate, best) {
-                "  <- written"
-            } else {
-                ""
-            }
-        );
+    for line in fit.ranking_lines() {
+        let _ = writeln!(out, "  {line}");
     }
     let (faults, total) = profile::fault_menu(&written.inputs);
     if !faults.is_empty() {

@@ -95,18 +95,8 @@ pub fn render(fit: &Fit, inputs: &[Data], naming: &Naming) -> Result<String, Str
         best.d
     );
     let _ = writeln!(out, "# Every model, closest first (distance):");
-    for candidate in &fit.ranking {
-        let _ = writeln!(
-            out,
-            "#   {:<34} {:.4}{}",
-            candidate.name,
-            candidate.d,
-            if std::ptr::eq(candidate, best) {
-                "  <- written"
-            } else {
-                ""
-            }
-        );
+    for line in fit.ranking_lines() {
+        let _ = writeln!(out, "#   {line}");
     }
     if profile.faults.is_empty() {
         let _ = writeln!(

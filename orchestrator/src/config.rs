@@ -307,12 +307,9 @@ impl OrchestratorConfig {
     /// Loads a YAML file in the seed's `test-config.yaml` shape.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: origin.clone(),
-            source,
-        })?;
-        Self::from_yaml_str(&text, &origin)
+        let config = Self::parse_path(path)?;
+        config.validate(&path.display().to_string())?;
+        Ok(config)
     }
 
     /// Parses YAML text; `origin` names it in errors.

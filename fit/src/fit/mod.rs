@@ -96,6 +96,19 @@ impl Fit {
         &self.ranking[self.chosen]
     }
 
+    /// One line per model, closest first: name, distance, and `<- written`
+    /// beside the chosen one.
+    pub fn ranking_lines(&self) -> Vec<String> {
+        self.ranking
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mark = if i == self.chosen { "  <- written" } else { "" };
+                format!("{:<34} {:.4}{mark}", c.name, c.d)
+            })
+            .collect()
+    }
+
     /// The data's quantile at `q` (linear between known points).
     pub fn data_quantile(&self, q: f64) -> f64 {
         self.target.quantile(q)
