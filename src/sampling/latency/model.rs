@@ -15,7 +15,7 @@ const MEAN_TOLERANCE: f64 = 1e-8;
 
 /// A validated latency model, ready to sample without any per-request
 /// parsing. Build it with
-/// [`LatencySpec::validate`](super::LatencySpec::validate).
+/// [`LatencySpec::validate`](crate::profile::LatencySpec::validate).
 #[derive(Debug, Clone)]
 pub struct Latency {
     pub(super) base: Base,
