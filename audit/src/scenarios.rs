@@ -495,8 +495,11 @@ fn bad_200s(a: &Auditor, cases: &[Case]) -> Property {
 
 async fn timeout_budget(a: &Auditor) -> Result<Property, AuditError> {
     let sla = a.options.sla_budget;
+    // Long enough to be past the limit by 2 s, however long the budget;
+    // 10 s when no budget is known.
     let hang = sla.map_or(Duration::from_secs(10), |k| {
-        (k.value * 3).max(Duration::from_secs(3))
+        (k.value + slack(k.value, Duration::from_millis(500)) + Duration::from_secs(2))
+            .max(Duration::from_secs(3))
     });
     let victim = a.victim();
     a.fleet.outage(victim, Outage::hang(hang)).await?;
