@@ -270,12 +270,11 @@ impl Forward {
     async fn forward(&self, request: Request<Incoming>) -> Response<ProxyBody> {
         let started = Instant::now();
         let at = SystemTime::now();
-        lock(&self.recording).in_flight += 1;
+        let in_flight = InFlight::enter(&self.recording);
         let (parts, body) = request.into_parts();
         let body = match read_limited(body).await {
             Ok(body) => body,
             Err(status) => {
-                lock(&self.recording).in_flight -= 1;
                 let why = "the request body could not be read whole (at most 16 MiB)";
                 return error(status, "request_body", why);
             }
@@ -301,7 +300,6 @@ impl Forward {
         let upstream = match self.upstream_request(&parts, body) {
             Ok(request) => request,
             Err(message) => {
-                lock(&self.recording).in_flight -= 1;
                 return error(StatusCode::BAD_REQUEST, "bad_request", &message);
             }
         };
@@ -310,9 +308,7 @@ impl Forward {
             Err(e) => {
                 exchange.error = Some(describe(&e));
                 exchange.took = started.elapsed();
-                let mut recording = lock(&self.recording);
-                recording.in_flight -= 1;
-                recording.exchanges.push(exchange);
+                lock(&self.recording).exchanges.push(exchange);
                 return error(
                     StatusCode::BAD_GATEWAY,
                     "upstream_unreachable",
@@ -330,6 +326,7 @@ impl Forward {
                 exchange,
                 started,
                 recording: Arc::clone(&self.recording),
+                _in_flight: in_flight,
             }),
         };
         Response::from_parts(head, tee.boxed())
@@ -419,6 +416,27 @@ struct Done {
     exchange: Exchange,
     started: Instant,
     recording: Shared,
+    /// Left when the answer has gone (or the client has).
+    _in_flight: InFlight,
+}
+
+/// One exchange in flight, from arrival until it is recorded or abandoned
+/// (a client that leaves before the answer's head drops it too), so a stop
+/// waits for exactly the exchanges still running.
+#[derive(Debug)]
+struct InFlight(Shared);
+
+impl InFlight {
+    fn enter(recording: &Shared) -> Self {
+        lock(recording).in_flight += 1;
+        Self(Arc::clone(recording))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.0).in_flight -= 1;
+    }
 }
 
 /// The upstream's answer body, passed through frame by frame while a copy
@@ -456,7 +474,6 @@ impl Tee {
                 _ => recording.unrecorded += 1,
             }
         }
-        recording.in_flight -= 1;
         recording.exchanges.push(done.exchange);
     }
 }
