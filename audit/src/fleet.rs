@@ -216,6 +216,13 @@ impl FleetDriver {
             .send()
             .await
             .map_err(|e| AuditError::fleet(url, format!("GET {path}: {}", describe(&e))))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            return Err(AuditError::fleet(
+                url,
+                format!("GET {path} answered {status}"),
+            ));
+        }
         response
             .text()
             .await

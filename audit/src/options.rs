@@ -210,11 +210,39 @@ impl AuditOptions {
                 )));
             }
         }
-        if !(self.rate.is_finite() && (1.0..=200.0).contains(&self.rate)) {
+        // A rate is judged over a second and needs 5 requests in it.
+        if !(self.rate.is_finite() && (6.0..=200.0).contains(&self.rate)) {
             return Err(AuditError::Invalid(format!(
-                "--rate {} must be within 1..=200 requests per second",
+                "--rate {} must be within 6..=200 requests per second (rates are judged \
+                 over one second, on at least 5 requests)",
                 self.rate
             )));
+        }
+        let day = Duration::from_secs(24 * 3600);
+        let durations = [
+            ("--sla-budget", self.sla_budget),
+            ("--recovery", self.recovery),
+            ("--health-interval", self.health_interval),
+        ];
+        for (name, value) in durations {
+            if let Some(k) = value.filter(|k| k.value.is_zero() || k.value > day) {
+                return Err(AuditError::Invalid(format!(
+                    "{name} {} ({}) must be above 0 and at most 24 h",
+                    human(k.value),
+                    k.source
+                )));
+            }
+        }
+        if let Some(k) = self.retry_budget.filter(|k| k.value > 100) {
+            return Err(AuditError::Invalid(format!(
+                "--retry-budget {} ({}) must be at most 100",
+                k.value, k.source
+            )));
+        }
+        if self.backoff_floor > day {
+            return Err(AuditError::Invalid(
+                "--backoff-floor must be at most 24 h".into(),
+            ));
         }
         Ok(())
     }
@@ -414,7 +442,25 @@ mod tests {
                 .contains("--detector-name")
         );
         options.detector_names = None;
-        options.rate = 0.0;
+        options.rate = 5.0;
         assert!(options.check().unwrap_err().to_string().contains("--rate"));
+        options.rate = DEFAULT_RATE;
+        options.recovery = Some(Known::option(Duration::from_secs(100 * 24 * 3600)));
+        assert!(
+            options
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("--recovery")
+        );
+        options.recovery = None;
+        options.retry_budget = Some(Known::option(u32::MAX));
+        assert!(
+            options
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("--retry-budget")
+        );
     }
 }

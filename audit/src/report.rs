@@ -39,8 +39,10 @@ pub enum PropertyId {
     /// Correlation ids reach the detectors.
     IdsPropagate,
     /// 5xx answers and resets are retried, within the budget.
+    #[serde(rename = "retries_on_5xx")]
     RetriesOn5xx,
     /// 4xx answers are not retried.
+    #[serde(rename = "no_retry_on_4xx")]
     NoRetryOn4xx,
     /// No request gets more attempts than the stated budget allows.
     RetryAmplification,
@@ -57,6 +59,7 @@ pub enum PropertyId {
     /// A detector whose `/health` fails is skipped, and used again after.
     UnhealthySkipped,
     /// Malformed and schema-invalid 200s count as failures.
+    #[serde(rename = "bad_200s_are_failures")]
     Bad200sAreFailures,
     /// An answer says when a detector failed.
     PartialCoverageReported,

@@ -436,11 +436,19 @@ fn partial_coverage(a: &Auditor, persistent: &Case) -> Property {
                 answer.describe()
             ),
         )
-    } else {
+    } else if answer.claims_full_coverage() {
         (
             Verdict::Fail,
             format!(
                 "one detector failing: answered {}, claiming full coverage",
+                answer.describe()
+            ),
+        )
+    } else {
+        (
+            Verdict::Fail,
+            format!(
+                "one detector failing: answered {}, not a partial result",
                 answer.describe()
             ),
         )
@@ -536,7 +544,15 @@ async fn timeout_budget(a: &Auditor) -> Result<Property, AuditError> {
             "SLA budget: unknown; the answer must come before the hang ends".to_owned(),
         ),
     };
-    let (verdict, summary) = if answer.status.is_none() || answer.elapsed > limit {
+    let (verdict, summary) = if answer.status.is_none() && answer.elapsed <= limit {
+        (
+            Verdict::Fail,
+            format!(
+                "{}: no answer, a failure of the orchestrator itself",
+                answer.describe()
+            ),
+        )
+    } else if answer.status.is_none() || answer.elapsed > limit {
         (
             Verdict::Fail,
             format!(

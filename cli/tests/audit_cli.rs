@@ -95,7 +95,17 @@ fn the_demo_passes_and_gets_a_report_card() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
     assert_eq!(report["passed"], 12);
-    assert_eq!(report["properties"][0]["id"], "ids_propagate");
+    let ids: Vec<&str> = report["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        mockdet_audit::PropertyId::ALL.map(mockdet_audit::PropertyId::as_str),
+        "the JSON ids are the documented ones, in order"
+    );
     let html = std::fs::read_to_string(out.join("audit.html")).unwrap();
     assert!(html.contains("Orchestrator resilience report card"));
     assert_eq!(

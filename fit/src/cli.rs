@@ -32,8 +32,8 @@ pub struct FitArgs {
     /// Where the HTML report goes [default: the profile's path with .html].
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// The largest distance at which a closed-form model is written rather
-    /// than the quantile table.
+    /// The largest distance at which the closest closed-form model is
+    /// written; above it, the closer of that model and the quantile table.
     #[arg(long, default_value_t = DEFAULT_MAX_D)]
     pub max_d: f64,
     /// For a Prometheus scrape holding several histograms: the one to fit
@@ -81,8 +81,11 @@ pub fn run(args: &FitArgs) -> Result<Written, String> {
         .map(|path| read(path, args.metric.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
     let latencies = merge(&inputs)?;
-    let fitted = fit(&latencies, args.max_d)
-        .ok_or_else(|| "the inputs hold no latency to fit".to_owned())?;
+    let fitted = fit(&latencies, args.max_d).ok_or_else(|| {
+        "the inputs hold no latency to fit (no sample, or a histogram whose requests all \
+             lie above its last finite bound)"
+            .to_owned()
+    })?;
     let naming = Naming {
         name: args.name.clone(),
         port: args.port,

@@ -6,7 +6,7 @@
 //! it writes, into `--out`:
 //!
 //! - `journal.ndjson`: every exchange, as mockdet journal entries;
-//! - `answers.ndjson`: the 2xx answers by request path and key (the key a
+//! - `answers.ndjson`: the 200 answers by request path and key (the key a
 //!   mockdet detector finds for the request: its `x-correlation-id`,
 //!   `x-request-id` or `traceparent`, else its body);
 //! - `profile.toml`: the fitted profile, with `recorded_answers =
@@ -19,14 +19,12 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
@@ -57,7 +55,7 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-type ProxyBody = BoxBody<Bytes, hyper::Error>;
+type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
 /// One exchange, as recorded.
 #[derive(Debug, Clone)]
@@ -200,26 +198,38 @@ impl Proxy {
             options: ReplayOptions::default(),
         });
         let task = tokio::spawn(async move {
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             loop {
                 let accepted = tokio::select! {
                     accepted = listener.accept() => accepted,
-                    _ = stopped.changed() => return,
+                    _ = stopped.changed() => break,
                 };
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    // Out of descriptors, say: wait instead of spinning.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let context = Arc::clone(&context);
+                let service = hyper::service::service_fn(move |request| {
+                    let context = Arc::clone(&context);
+                    async move { Ok::<_, Infallible>(context.forward(request).await) }
+                });
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let context = Arc::clone(&context);
-                        async move { Ok::<_, Infallible>(context.forward(request).await) }
-                    });
-                    let builder =
-                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let _ = connection.await;
                 });
             }
+            // Keep-alive connections stop taking requests; the ones running
+            // finish (bounded by `stop`'s grace).
+            graceful.shutdown().await;
         });
         Ok(Self {
             addr,
@@ -244,12 +254,12 @@ impl Proxy {
         Arc::clone(&self.recording)
     }
 
-    /// Stops accepting, then waits (at most `grace`) for the exchanges in
-    /// flight to finish and be recorded.
+    /// Stops accepting and serving, then waits (at most `grace`) for the
+    /// exchanges in flight to finish and be recorded.
     pub async fn stop(self, grace: Duration) -> Shared {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
         let deadline = Instant::now() + grace;
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(grace, self.task).await;
         while lock(&self.recording).in_flight > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -286,7 +296,7 @@ impl Forward {
             .get("x-correlation-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut exchange = Exchange {
+        let exchange = Exchange {
             at,
             method: parts.method.to_string(),
             path: path.clone(),
@@ -303,33 +313,41 @@ impl Forward {
                 return error(StatusCode::BAD_REQUEST, "bad_request", &message);
             }
         };
-        let response = match self.client.request(upstream).await {
-            Ok(response) => response,
-            Err(e) => {
-                exchange.error = Some(describe(&e));
-                exchange.took = started.elapsed();
-                lock(&self.recording).exchanges.push(exchange);
-                return error(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unreachable",
-                    &describe(&e),
-                );
+        // The exchange runs in a task of its own, so it is recorded whole —
+        // latency to the upstream's last byte — even when the client leaves
+        // early (a client timeout must not cut the slow tail from the data).
+        let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+        let (body_tx, body_rx) = tokio::sync::mpsc::channel(16);
+        let client = self.client.clone();
+        let recording = Arc::clone(&self.recording);
+        tokio::spawn(async move {
+            exchange_upstream(
+                client,
+                upstream,
+                (head_tx, body_tx),
+                Done {
+                    exchange,
+                    started,
+                    recording,
+                    _in_flight: in_flight,
+                },
+            )
+            .await;
+        });
+        match head_rx.await {
+            Ok(Ok(head)) => {
+                let frames = futures_util::stream::unfold(body_rx, |mut rx| async move {
+                    rx.recv().await.map(|frame| (frame, rx))
+                });
+                Response::from_parts(head, StreamBody::new(frames).boxed_unsync())
             }
-        };
-        let (mut head, body) = response.into_parts();
-        strip_hop_by_hop(&mut head.headers);
-        exchange.status = Some(head.status.as_u16());
-        let tee = Tee {
-            inner: body,
-            copy: Some(BytesMut::new()),
-            done: Some(Done {
-                exchange,
-                started,
-                recording: Arc::clone(&self.recording),
-                _in_flight: in_flight,
-            }),
-        };
-        Response::from_parts(head, tee.boxed())
+            Ok(Err(message)) => error(StatusCode::BAD_GATEWAY, "upstream_unreachable", &message),
+            Err(_) => error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                "the exchange with the upstream ended without an answer",
+            ),
+        }
     }
 
     fn upstream_request(
@@ -389,7 +407,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
     let mut response = Response::new(
         Full::new(Bytes::from(body.to_string()))
             .map_err(|never| match never {})
-            .boxed(),
+            .boxed_unsync(),
     );
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -435,102 +453,97 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        lock(&self.0).in_flight -= 1;
+        let mut recording = lock(&self.0);
+        recording.in_flight = recording.in_flight.saturating_sub(1);
     }
 }
 
-/// The upstream's answer body, passed through frame by frame while a copy
-/// (up to [`MAX_RECORDED_BYTES`]) is kept; the exchange is recorded when
-/// the last frame has gone, or when the client goes away.
-struct Tee {
-    inner: Incoming,
-    copy: Option<BytesMut>,
-    done: Option<Done>,
+/// Sends `upstream`, passes the answer's head and frames to the client
+/// (while it listens), keeps a copy of the body (up to
+/// [`MAX_RECORDED_BYTES`]), and records the exchange when the upstream is
+/// done with it.
+async fn exchange_upstream(
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: Request<Full<Bytes>>,
+    (head_tx, body_tx): (HeadSender, FrameSender),
+    mut done: Done,
+) {
+    let response = match client.request(upstream).await {
+        Ok(response) => response,
+        Err(e) => {
+            let message = describe(&e);
+            let _ = head_tx.send(Err(message.clone()));
+            done.finish(None, Some(message));
+            return;
+        }
+    };
+    let (mut head, mut body) = response.into_parts();
+    strip_hop_by_hop(&mut head.headers);
+    done.exchange.status = Some(head.status.as_u16());
+    // A client that has left gets nothing more; the upstream is still read
+    // to its end.
+    let mut listening = head_tx.send(Ok(head)).is_ok();
+    let mut copy = Some(BytesMut::new());
+    let mut failure = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    let fits = copy
+                        .as_ref()
+                        .is_some_and(|c| c.len() + data.len() <= MAX_RECORDED_BYTES);
+                    if fits {
+                        if let Some(c) = copy.as_mut() {
+                            c.extend_from_slice(data);
+                        }
+                    } else {
+                        copy = None;
+                    }
+                }
+                if listening {
+                    listening = body_tx.send(Ok(frame)).await.is_ok();
+                }
+            }
+            Err(e) => {
+                failure = Some(describe(&e));
+                if listening {
+                    let _ = body_tx.send(Err(e)).await;
+                }
+                break;
+            }
+        }
+    }
+    done.finish(copy, failure);
 }
 
-impl Tee {
-    fn finish(&mut self, error: Option<String>) {
-        let Some(mut done) = self.done.take() else {
-            return;
-        };
-        done.exchange.took = done.started.elapsed();
-        let mut recording = lock(&done.recording);
-        let status = done.exchange.status.unwrap_or(0);
-        if let Some(error) = error {
-            done.exchange.status = None;
-            done.exchange.error = Some(error);
-        } else if (200..300).contains(&status) {
+type HeadSender = tokio::sync::oneshot::Sender<Result<hyper::http::response::Parts, String>>;
+type FrameSender = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, hyper::Error>>;
+
+impl Done {
+    /// Records the exchange: `failure` makes it a transport error; a 200
+    /// with its whole body in `copy` is kept for replay.
+    fn finish(mut self, copy: Option<BytesMut>, failure: Option<String>) {
+        self.exchange.took = self.started.elapsed();
+        let mut recording = lock(&self.recording);
+        if let Some(failure) = failure {
+            self.exchange.status = None;
+            self.exchange.error = Some(failure);
+        } else if self.exchange.status == Some(200) {
             let room = recording.answers.len() < MAX_ANSWERS;
-            match self.copy.take().map(|b| String::from_utf8(b.to_vec())) {
+            match copy.map(|b| String::from_utf8(b.to_vec())) {
                 Some(Ok(text))
                     if room && recording.answer_bytes + text.len() <= MAX_ANSWER_BYTES =>
                 {
                     recording.answer_bytes += text.len();
-                    let key = (done.exchange.path.clone(), done.exchange.key);
-                    if let Some((_, old)) = recording.answers.insert(key, (status, text)) {
+                    let key = (self.exchange.path.clone(), self.exchange.key);
+                    if let Some((_, old)) = recording.answers.insert(key, (200, text)) {
                         recording.answer_bytes -= old.len();
                     }
                 }
                 _ => recording.unrecorded += 1,
             }
         }
-        recording.exchanges.push(done.exchange);
-    }
-}
-
-impl Body for Tee {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let too_big = self
-                        .copy
-                        .as_ref()
-                        .is_some_and(|c| c.len() + data.len() > MAX_RECORDED_BYTES);
-                    if too_big {
-                        self.copy = None;
-                    } else if let Some(copy) = self.copy.as_mut() {
-                        copy.extend_from_slice(data);
-                    }
-                }
-            }
-            Poll::Ready(Some(Err(e))) => {
-                let message = describe(e);
-                self.finish(Some(message));
-            }
-            Poll::Ready(None) => self.finish(None),
-            Poll::Pending => {}
-        }
-        // hyper stops polling once the body says it has ended.
-        if self.inner.is_end_stream() {
-            self.finish(None);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for Tee {
-    fn drop(&mut self) {
-        if self.done.is_some() {
-            let error = (!self.inner.is_end_stream())
-                .then(|| "the client went away before the answer ended".to_owned());
-            self.finish(error);
-        }
+        recording.exchanges.push(self.exchange);
     }
 }
 

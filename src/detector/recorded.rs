@@ -1,5 +1,5 @@
 //! Recorded answers (`recorded_answers` in a profile, written by `mockdet
-//! record`): the real detector's 2xx bodies, filed by request path and
+//! record`): the real detector's 200 bodies (answered as JSON with 200), filed by request path and
 //! request key. A request found there whose fate is a success gets that
 //! body, byte for byte; the rest are synthesized as usual. Both are
 //! counted in `mockdet_recorded_answers_total{event="replayed"|"synthesized"}`.
@@ -27,8 +27,6 @@ struct Line {
     key: String,
     status: u16,
     body: String,
-    #[serde(default)]
-    content_type: Option<String>,
 }
 
 /// The answers, by path and key.
@@ -66,16 +64,15 @@ impl RecordedAnswers {
             let line: Line =
                 serde_json::from_str(raw).map_err(|e| invalid(number, e.to_string()))?;
             let key: RequestKey = line.key.parse().map_err(|e: String| invalid(number, e))?;
-            if !(200..300).contains(&line.status) {
+            if line.status != 200 {
                 return Err(invalid(
                     number,
                     format!(
-                        "status {} is not a 2xx: only successful answers are replayed",
+                        "status {} is not 200: only 200 answers are replayed (as JSON, with 200)",
                         line.status
                     ),
                 ));
             }
-            let _ = line.content_type;
             by_request.insert((line.path, key), Bytes::from(line.body));
         }
         Ok(Self { by_request })
@@ -123,7 +120,7 @@ mod tests {
             (
                 "\n{\"path\":\"/a\",\"key\":\"00000000000000ff\",\"status\":503,\"body\":\"\"}",
                 "line 2",
-                "not a 2xx",
+                "not 200",
             ),
         ];
         for (text, line, reason) in cases {

@@ -142,6 +142,12 @@ impl Outage {
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(FieldError::new(at("probability"), "must be within 0..=1"));
         }
+        if self.mode == OutageMode::Unhealthy && self.probability < 1.0 {
+            return Err(FieldError::new(
+                at("probability"),
+                "applies to request-affecting modes only: an unhealthy window fails every /health",
+            ));
+        }
         if let Some(status) = self.status {
             if !(400..=599).contains(&status) {
                 return Err(FieldError::new(

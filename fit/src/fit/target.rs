@@ -86,7 +86,12 @@ impl Target {
     }
 
     fn of_samples(samples: &[f64]) -> Option<Self> {
-        let mut sorted = samples.to_vec();
+        // The readers refuse anything else; a caller of the library might not.
+        let mut sorted: Vec<f64> = samples
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .collect();
         sorted.sort_by(f64::total_cmp);
         let n = sorted.len();
         if n == 0 {
@@ -122,7 +127,13 @@ impl Target {
 
     fn of_histogram(buckets: &[(f64, u64)]) -> Option<Self> {
         let total = buckets.last()?.1;
-        if total == 0 {
+        // Nothing at or below a finite bound says nothing about latency.
+        let known = buckets
+            .iter()
+            .filter(|(le, _)| le.is_finite())
+            .map(|b| b.1)
+            .max();
+        if total == 0 || known.unwrap_or(0) == 0 {
             return None;
         }
         let share = |count: u64| count as f64 / total as f64;
@@ -332,6 +343,12 @@ mod tests {
         assert_eq!(target.quantile(0.5), 30.0);
         assert_eq!(target.range(), (20.0, 40.0));
         assert!(Target::new(&Latencies::Histogram(vec![(1.0, 0)])).is_none());
+        // Every request past the last finite bound: nothing to fit.
+        let beyond = vec![(10.0, 0), (20.0, 0), (f64::INFINITY, 10)];
+        assert!(Target::new(&Latencies::Histogram(beyond)).is_none());
+        // A library caller's NaN is left out, not looped on.
+        let odd = Target::new(&Latencies::Samples(vec![1.0, f64::NAN, 2.0])).unwrap();
+        assert_eq!(odd.n, Some(2));
     }
 
     #[test]
