@@ -23,8 +23,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http_body::Frame;
-use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
@@ -313,41 +316,63 @@ impl Forward {
                 return error(StatusCode::BAD_REQUEST, "bad_request", &message);
             }
         };
-        // The exchange runs in a task of its own, so it is recorded whole —
-        // latency to the upstream's last byte — even when the client leaves
-        // early (a client timeout must not cut the slow tail from the data).
-        let (head_tx, head_rx) = tokio::sync::oneshot::channel();
-        let (body_tx, body_rx) = tokio::sync::mpsc::channel(16);
-        let client = self.client.clone();
-        let recording = Arc::clone(&self.recording);
-        tokio::spawn(async move {
-            exchange_upstream(
-                client,
-                upstream,
-                (head_tx, body_tx),
-                Done {
-                    exchange,
-                    started,
-                    recording,
-                    _in_flight: in_flight,
-                },
-            )
-            .await;
-        });
-        match head_rx.await {
-            Ok(Ok(head)) => {
-                let frames = futures_util::stream::unfold(body_rx, |mut rx| async move {
-                    rx.recv().await.map(|frame| (frame, rx))
-                });
-                Response::from_parts(head, StreamBody::new(frames).boxed_unsync())
+        // The answer's head is awaited in a task of its own and the body
+        // passed through as it is polled; a client that leaves early hands
+        // what is left to a task that reads it to the end, so the exchange
+        // is recorded whole — latency to the upstream's last byte — and a
+        // client timeout cannot cut the slow tail from the data.
+        let mut pending = Pending {
+            head: Some(tokio::spawn(self.client.request(upstream))),
+            done: Some(Done {
+                exchange,
+                started,
+                recording: Arc::clone(&self.recording),
+                _in_flight: in_flight,
+            }),
+        };
+        let answered = match pending.head.as_mut() {
+            Some(head) => head.await,
+            None => {
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    "no exchange",
+                );
             }
-            Ok(Err(message)) => error(StatusCode::BAD_GATEWAY, "upstream_unreachable", &message),
-            Err(_) => error(
+        };
+        pending.head = None;
+        let Some(mut done) = pending.done.take() else {
+            return error(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unreachable",
-                "the exchange with the upstream ended without an answer",
-            ),
-        }
+                "no exchange",
+            );
+        };
+        let response = match answered {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                let message = describe(&e);
+                done.finish(None, Some(message.clone()));
+                return error(StatusCode::BAD_GATEWAY, "upstream_unreachable", &message);
+            }
+            Err(e) => {
+                done.finish(None, Some(e.to_string()));
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    &e.to_string(),
+                );
+            }
+        };
+        let (mut head, body) = response.into_parts();
+        strip_hop_by_hop(&mut head.headers);
+        done.exchange.status = Some(head.status.as_u16());
+        let tee = Tee {
+            inner: Some(body),
+            copy: Some(BytesMut::new()),
+            done: Some(done),
+        };
+        Response::from_parts(head, tee.boxed_unsync())
     }
 
     fn upstream_request(
@@ -458,57 +483,46 @@ impl Drop for InFlight {
     }
 }
 
-/// Sends `upstream`, passes the answer's head and frames to the client
-/// (while it listens), keeps a copy of the body (up to
-/// [`MAX_RECORDED_BYTES`]), and records the exchange when the upstream is
-/// done with it.
-async fn exchange_upstream(
-    client: Client<HttpConnector, Full<Bytes>>,
-    upstream: Request<Full<Bytes>>,
-    (head_tx, body_tx): (HeadSender, FrameSender),
-    mut done: Done,
-) {
-    let response = match client.request(upstream).await {
-        Ok(response) => response,
-        Err(e) => {
-            let message = describe(&e);
-            let _ = head_tx.send(Err(message.clone()));
-            done.finish(None, Some(message));
+/// An exchange waiting for the upstream's head. Dropped before it came
+/// (the client left), it leaves the rest to a task of its own.
+struct Pending {
+    head: Option<tokio::task::JoinHandle<Result<Response<Incoming>, LegacyError>>>,
+    done: Option<Done>,
+}
+
+type LegacyError = hyper_util::client::legacy::Error;
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let (Some(head), Some(done)) = (self.head.take(), self.done.take()) else {
             return;
-        }
-    };
-    let (mut head, mut body) = response.into_parts();
-    strip_hop_by_hop(&mut head.headers);
-    done.exchange.status = Some(head.status.as_u16());
-    // A client that has left gets nothing more; the upstream is still read
-    // to its end.
-    let mut listening = head_tx.send(Ok(head)).is_ok();
-    let mut copy = Some(BytesMut::new());
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            match head.await {
+                Ok(Ok(response)) => {
+                    let mut done = done;
+                    done.exchange.status = Some(response.status().as_u16());
+                    drain(response.into_body(), Some(BytesMut::new()), done).await;
+                }
+                Ok(Err(e)) => done.finish(None, Some(describe(&e))),
+                Err(e) => done.finish(None, Some(e.to_string())),
+            }
+        });
+    }
+}
+
+/// Reads what is left of an answer nobody listens to any more, keeping the
+/// copy, then records the exchange.
+async fn drain(mut body: Incoming, mut copy: Option<BytesMut>, done: Done) {
     let mut failure = None;
     while let Some(frame) = body.frame().await {
         match frame {
-            Ok(frame) => {
-                if let Some(data) = frame.data_ref() {
-                    let fits = copy
-                        .as_ref()
-                        .is_some_and(|c| c.len() + data.len() <= MAX_RECORDED_BYTES);
-                    if fits {
-                        if let Some(c) = copy.as_mut() {
-                            c.extend_from_slice(data);
-                        }
-                    } else {
-                        copy = None;
-                    }
-                }
-                if listening {
-                    listening = body_tx.send(Ok(frame)).await.is_ok();
-                }
-            }
+            Ok(frame) => keep(&mut copy, frame.data_ref()),
             Err(e) => {
                 failure = Some(describe(&e));
-                if listening {
-                    let _ = body_tx.send(Err(e)).await;
-                }
                 break;
             }
         }
@@ -516,8 +530,85 @@ async fn exchange_upstream(
     done.finish(copy, failure);
 }
 
-type HeadSender = tokio::sync::oneshot::Sender<Result<hyper::http::response::Parts, String>>;
-type FrameSender = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, hyper::Error>>;
+/// Adds `data` to the copy, or drops the copy once it would pass
+/// [`MAX_RECORDED_BYTES`].
+fn keep(copy: &mut Option<BytesMut>, data: Option<&Bytes>) {
+    let Some(data) = data else { return };
+    let fits = copy
+        .as_ref()
+        .is_some_and(|c| c.len() + data.len() <= MAX_RECORDED_BYTES);
+    match copy.as_mut() {
+        Some(c) if fits => c.extend_from_slice(data),
+        _ => *copy = None,
+    }
+}
+
+/// The upstream's answer body, passed through frame by frame as the client
+/// polls it, with a copy kept; recorded when the last frame has gone. A
+/// client that leaves first hands the rest to [`drain`].
+struct Tee {
+    inner: Option<Incoming>,
+    copy: Option<BytesMut>,
+    done: Option<Done>,
+}
+
+impl Body for Tee {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(&mut *inner).poll_frame(cx);
+        let ended = inner.is_end_stream();
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => keep(&mut this.copy, frame.data_ref()),
+            Poll::Ready(Some(Err(e))) => {
+                let failure = describe(e);
+                if let Some(done) = this.done.take() {
+                    done.finish(this.copy.take(), Some(failure));
+                }
+            }
+            Poll::Ready(None) | Poll::Pending => {}
+        }
+        // hyper stops polling once the body says it has ended.
+        if ended || matches!(polled, Poll::Ready(None)) {
+            if let Some(done) = this.done.take() {
+                done.finish(this.copy.take(), None);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(http_body::SizeHint::default, Incoming::size_hint)
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        let (Some(inner), Some(done)) = (self.inner.take(), self.done.take()) else {
+            return;
+        };
+        let copy = self.copy.take();
+        if inner.is_end_stream() {
+            done.finish(copy, None);
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(drain(inner, copy, done));
+        }
+    }
+}
 
 impl Done {
     /// Records the exchange: `failure` makes it a transport error; a 200
