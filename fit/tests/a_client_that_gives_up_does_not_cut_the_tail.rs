@@ -20,7 +20,12 @@ ms = 400.0
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_exchange_is_recorded_with_its_whole_latency() {
     let profile = DetectorProfile::from_toml_str(SLOW).unwrap();
-    let fleet = Fleet::builder().profile(profile).seed(1).start().await.unwrap();
+    let fleet = Fleet::builder()
+        .profile(profile)
+        .seed(1)
+        .start()
+        .await
+        .unwrap();
     let proxy = Proxy::start("127.0.0.1:0".parse().unwrap(), &fleet.url("slow"))
         .await
         .unwrap();
