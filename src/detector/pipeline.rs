@@ -265,10 +265,34 @@ fn arrive(
         arrival,
         control: connection.map(|a| a.control.clone()),
         http1: parts.version <= axum::http::Version::HTTP_11,
-        ids: RequestIds::from_headers(&parts.headers, || format!("{detector_id}-{seq}")),
+        ids: RequestIds::from_headers(&parts.headers, || made_up_request_id(detector_id, seq)),
         headers: ids::kept_headers(&parts.headers),
         key: None,
     }
+}
+
+/// `{detector_id}-{seq}`, the request id of a request that brought none
+/// (built without the formatting machinery: it runs on every such request).
+fn made_up_request_id(detector_id: &str, seq: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = seq;
+    loop {
+        at -= 1;
+        // `rest % 10` is a single decimal digit.
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(detector_id.len() + 1 + digits.len() - at);
+    id.push_str(detector_id);
+    id.push('-');
+    for &digit in &digits[at..] {
+        id.push(char::from(digit));
+    }
+    id
 }
 
 /// Step 2: admit, read within the limit, parse. The body's bytes come back
@@ -432,4 +456,17 @@ where
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_made_up_request_id_is_the_detector_id_and_the_sequence_number() {
+        for seq in [0, 1, 9, 10, 99, 1_000_007, u64::MAX] {
+            assert_eq!(made_up_request_id("det", seq), format!("det-{seq}"));
+        }
+        assert_eq!(made_up_request_id("", 42), "-42");
+    }
 }

@@ -3,13 +3,17 @@
 //! what any match of it must contain ([`Needs`]). A rule whose needs are not
 //! met is not run at all, so prose without digits never pays for the phone,
 //! SSN and card regexes, and content without `:` or `=` never for the
-//! secret rules.
+//! secret rules. Where a rule's bytes are common in prose, it also names
+//! words any match contains (`union` and `select`), looked for in the
+//! lowercased content once its bytes are all there ([`Screen::admits_words`]).
 //!
 //! Needs are necessary conditions only — meeting them does not mean the rule
 //! matches — so skipping never changes what a scan finds (the equivalence is
 //! tested against scanning with every rule).
 
 use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use super::table::RULES;
 
@@ -23,6 +27,10 @@ pub(super) struct Needs {
     any: &'static [u8],
     /// The least number of ASCII digits.
     digits: usize,
+    /// Lowercase words that must all occur (in the lowercased content).
+    words: &'static [&'static str],
+    /// Lowercase words of which at least one must occur (empty: no condition).
+    any_word: &'static [&'static str],
 }
 
 impl Needs {
@@ -31,14 +39,15 @@ impl Needs {
         all: b"",
         any: b"",
         digits: 0,
+        words: &[],
+        any_word: &[],
     };
 
     /// Every byte of `all` must occur.
     pub(super) const fn all(all: &'static [u8]) -> Needs {
         Needs {
             all,
-            any: b"",
-            digits: 0,
+            ..Needs::NOTHING
         }
     }
 
@@ -50,6 +59,17 @@ impl Needs {
     /// At least `digits` ASCII digits must occur, too.
     pub(super) const fn and_digits(self, digits: usize) -> Needs {
         Needs { digits, ..self }
+    }
+
+    /// Every one of these lowercase words must occur, too (ASCII
+    /// case-insensitively: they are looked for in the lowercased content).
+    pub(super) const fn and_words(self, words: &'static [&'static str]) -> Needs {
+        Needs { words, ..self }
+    }
+
+    /// At least one of these lowercase words must occur, too.
+    pub(super) const fn and_any_word(self, any_word: &'static [&'static str]) -> Needs {
+        Needs { any_word, ..self }
     }
 }
 
@@ -97,12 +117,15 @@ impl Tracked {
     }
 }
 
-/// [`Needs`] as bit masks over the tracked bytes, worked out once per rule.
-#[derive(Debug, Clone, Copy)]
+/// [`Needs`] as bit masks over the tracked bytes and word searchers,
+/// worked out once per rule.
+#[derive(Debug, Clone)]
 pub(super) struct Screen {
     all: u64,
     any: u64,
     digits: usize,
+    words: Box<[Finder<'static>]>,
+    any_word: Box<[Finder<'static>]>,
 }
 
 impl Screen {
@@ -114,11 +137,32 @@ impl Screen {
     pub(super) fn of(needs: &Needs) -> Self {
         let tracked = &*TRACKED;
         let mask = |bytes| tracked.mask(bytes).expect("rule needs are tracked");
+        let finders = |words: &'static [&'static str]| -> Box<[Finder<'static>]> {
+            words
+                .iter()
+                .map(|word| Finder::new(word.as_bytes()))
+                .collect()
+        };
         Self {
             all: mask(needs.all),
             any: mask(needs.any),
             digits: needs.digits,
+            words: finders(needs.words),
+            any_word: finders(needs.any_word),
         }
+    }
+
+    /// Whether the rule names words a match must contain (checked by
+    /// [`admits_words`](Self::admits_words) on the lowercased content).
+    pub(super) fn has_words(&self) -> bool {
+        !(self.words.is_empty() && self.any_word.is_empty())
+    }
+
+    /// Whether the lowercased content holds the words the rule needs.
+    pub(super) fn admits_words(&self, folded: &str) -> bool {
+        let found = |finder: &Finder<'_>| finder.find(folded.as_bytes()).is_some();
+        self.words.iter().all(found)
+            && (self.any_word.is_empty() || self.any_word.iter().any(found))
     }
 }
 
@@ -214,6 +258,29 @@ mod tests {
                 content[at] = b'@';
                 let content = String::from_utf8(content).unwrap();
                 assert!(admits(&content, Needs::all(b"@")), "{content:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_are_needed_in_the_lowercased_content() {
+        let screen = Screen::of(&Needs::all(b"u").and_words(&["union", "select"]));
+        assert!(screen.has_words());
+        assert!(screen.admits_words("x union all select y"));
+        assert!(!screen.admits_words("x union all y"));
+        let screen = Screen::of(&Needs::all(b";").and_any_word(&["drop", "delete"]));
+        assert!(screen.admits_words("; delete from t"));
+        assert!(!screen.admits_words("; truncate table t"));
+        assert!(!Screen::of(&Needs::all(b";")).has_words());
+        assert!(Screen::of(&Needs::all(b";")).admits_words(""));
+    }
+
+    #[test]
+    fn rule_words_are_lowercase() {
+        for rule in RULES {
+            for word in rule.needs.words.iter().chain(rule.needs.any_word) {
+                assert_eq!(*word, word.to_ascii_lowercase(), "{}", rule.subcategory);
+                assert!(!word.is_empty());
             }
         }
     }

@@ -1,5 +1,5 @@
 //! What is built once from the rule table on first use: one regex per
-//! pattern rule ([`COMPILED`]), one shared regex for all keyword lists
+//! pattern rule, or its scanner ([`COMPILED`]), one shared regex for all keyword lists
 //! ([`KEYWORDS`]) and each rule's needs as a bit mask ([`SCREENS`]).
 
 use std::collections::HashMap;
@@ -8,14 +8,18 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::census::Screen;
-use super::rules::{Matcher, Rule};
+use super::rules::{Matcher, Rule, Scanner};
 use super::table::RULES;
 
-/// A rule's own compiled regex.
-pub(super) struct Compiled {
-    pub(super) regex: Regex,
-    /// Report the first participating capture group rather than the whole match.
-    pub(super) reports_group: bool,
+/// A rule's own compiled regex, or its hand-written scanner.
+pub(super) enum Compiled {
+    Regex {
+        regex: Regex,
+        /// Report the first participating capture group rather than the whole match.
+        reports_group: bool,
+    },
+    /// A [`Matcher::Scanned`] rule's scanner.
+    Scanner(Scanner),
 }
 
 /// Per rule, same index as [`RULES`]: its compiled regex, or `None` for
@@ -28,12 +32,14 @@ pub(super) static SCREENS: LazyLock<Vec<Screen>> =
     LazyLock::new(|| RULES.iter().map(|rule| Screen::of(&rule.needs)).collect());
 
 fn compile(rule: &Rule) -> Option<Compiled> {
-    let (Matcher::Pattern(pattern) | Matcher::Folded(pattern)) = rule.matcher else {
-        return None;
+    let pattern = match rule.matcher {
+        Matcher::Pattern(pattern) | Matcher::Folded(pattern) => pattern,
+        Matcher::Scanned { scanner, .. } => return Some(Compiled::Scanner(scanner)),
+        Matcher::Words(_) => return None,
     };
     let regex = Regex::new(pattern).expect("built-in finding rules are valid regexes (tested)");
     let reports_group = regex.captures_len() > 1;
-    Some(Compiled {
+    Some(Compiled::Regex {
         regex,
         reports_group,
     })

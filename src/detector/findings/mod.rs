@@ -31,6 +31,7 @@
 
 mod census;
 mod compiled;
+mod email;
 mod rules;
 mod scan;
 mod table;

@@ -72,6 +72,18 @@ impl GroupSet {
 pub(super) enum Matcher {
     /// A case-sensitive regex matched against the content.
     Pattern(&'static str),
+    /// A case-sensitive regex whose matches a hand-written `scanner` finds
+    /// instead (the first match at or after an offset, as a byte range) —
+    /// the same matches, tested against the regex, for a rule common
+    /// enough in real content that a regex engine's cold automata cost
+    /// more than the rest of its scan.
+    Scanned {
+        /// The regex the scanner stands for: what the rule documents, and
+        /// what the tests compare the scanner with.
+        #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
+        pattern: &'static str,
+        scanner: Scanner,
+    },
     /// A lowercase regex matched against the ASCII-lowercased content: ASCII
     /// case-insensitive with identical byte offsets, and much faster than
     /// `(?i)` because the regex crate keeps its literal prefilters.
@@ -82,6 +94,10 @@ pub(super) enum Matcher {
     /// takes precedence over a listed word it contains.
     Words(&'static [&'static str]),
 }
+
+/// A hand-written matcher: the first match at or after an offset of the
+/// haystack, as a byte range.
+pub(super) type Scanner = fn(&[u8], usize) -> Option<(usize, usize)>;
 
 /// How the matched text is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

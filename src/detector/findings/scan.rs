@@ -62,6 +62,9 @@ fn scan_rules(content: &str, groups: GroupSet, census: Option<&Census>) -> Vec<F
         if !groups.contains(rule.group) || census.is_some_and(|c| !c.admits(screen)) {
             continue;
         }
+        if census.is_some() && screen.has_words() && !screen.admits_words(haystack.folded()) {
+            continue;
+        }
         match compiled {
             Some(compiled) => {
                 let searched = haystack.for_matcher(&rule.matcher);
@@ -87,7 +90,7 @@ pub(super) struct Haystack<'c> {
 impl Haystack<'_> {
     pub(super) fn for_matcher(&mut self, matcher: &Matcher) -> &str {
         match matcher {
-            Matcher::Pattern(_) => self.content,
+            Matcher::Pattern(_) | Matcher::Scanned { .. } => self.content,
             Matcher::Folded(_) | Matcher::Words(_) => self.folded(),
         }
     }
@@ -112,29 +115,40 @@ fn collect_hits(
     content: &str,
     hits: &mut Vec<Hit>,
 ) {
-    if compiled.reports_group {
-        let spans = compiled
-            .regex
-            .captures_iter(searched)
-            .filter_map(|caps| caps.iter().skip(1).flatten().next());
-        push_valid(index, spans, content, hits);
-    } else {
-        push_valid(index, compiled.regex.find_iter(searched), content, hits);
+    let range = |m: Match<'_>| (m.start(), m.end());
+    match compiled {
+        Compiled::Regex {
+            regex,
+            reports_group: true,
+        } => {
+            let spans = regex
+                .captures_iter(searched)
+                .filter_map(|caps| caps.iter().skip(1).flatten().next());
+            push_valid(index, spans.map(range), content, hits);
+        }
+        Compiled::Regex { regex, .. } => {
+            push_valid(index, regex.find_iter(searched).map(range), content, hits);
+        }
+        Compiled::Scanner(scanner) => {
+            let bytes = searched.as_bytes();
+            let spans = std::iter::successors(scanner(bytes, 0), |&(_, end)| scanner(bytes, end));
+            push_valid(index, spans, content, hits);
+        }
     }
 }
 
-fn push_valid<'s>(
+fn push_valid(
     index: usize,
-    spans: impl Iterator<Item = Match<'s>>,
+    spans: impl Iterator<Item = (usize, usize)>,
     content: &str,
     hits: &mut Vec<Hit>,
 ) {
     let check = RULES[index].check;
-    let valid = spans.filter(|m| check.is_none_or(|check| check(&content[m.range()])));
-    hits.extend(valid.take(MAX_FINDINGS).map(|m| Hit {
+    let valid = spans.filter(|&(start, end)| check.is_none_or(|check| check(&content[start..end])));
+    hits.extend(valid.take(MAX_FINDINGS).map(|(start, end)| Hit {
         rule: index,
-        start: m.start(),
-        end: m.end(),
+        start,
+        end,
     }));
 }
 

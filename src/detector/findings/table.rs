@@ -3,6 +3,7 @@
 
 use super::Severity;
 use super::census::Needs;
+use super::email::next_email;
 use super::rules::{Group, Matcher, Redaction, Rule};
 use super::validators::{has_letter_and_digit, is_luhn_valid, is_valid_ssn};
 
@@ -39,9 +40,10 @@ pub(super) static RULES: &[Rule] = &[
         subcategory: "email",
         severity: Severity::Medium,
         confidence: 0.95,
-        matcher: Matcher::Pattern(
-            r"(?-u)\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b",
-        ),
+        matcher: Matcher::Scanned {
+            pattern: r"(?-u)\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b",
+            scanner: next_email,
+        },
         needs: Needs::all(b"@."),
         check: None,
         redaction: Redaction::Mask,
@@ -208,7 +210,7 @@ pub(super) static RULES: &[Rule] = &[
         severity: Severity::High,
         confidence: 0.9,
         matcher: Matcher::Folded(r"(?-u)\bunion(?:\s+all)?\s+select\b"),
-        needs: Needs::all(b"unioselct"),
+        needs: Needs::all(b"unioselct").and_words(&["union", "select"]),
         check: None,
         redaction: Redaction::Verbatim,
     },
@@ -222,7 +224,7 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r"(?-u);\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown)\b",
         ),
-        needs: Needs::all(b";t"),
+        needs: Needs::all(b";t").and_any_word(&["drop", "delete", "truncate", "shutdown"]),
         check: None,
         redaction: Redaction::Verbatim,
     },

@@ -50,8 +50,23 @@ fn invalid(message: impl Into<String>, id: &str) -> ApiError {
 }
 
 /// Decodes a body into `T`: 400 for bytes that are not JSON, 422 for JSON
-/// of another shape (naming the field).
+/// of another shape (naming the field). A body that decodes is read once,
+/// without tracking the path; only a refused one is read again to name the
+/// field.
 fn decode<'a, T: Deserialize<'a>>(body: &'a [u8], id: &str) -> Result<T, ApiError> {
+    if !is_array(body) {
+        if let Ok(value) = serde_json::from_slice(body) {
+            return Ok(value);
+        }
+    }
+    decode_naming_the_field(body, id)
+}
+
+/// [`decode`] tracking the path, for the error of a refused body.
+fn decode_naming_the_field<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    id: &str,
+) -> Result<T, ApiError> {
     let not_json = |e: serde_json::Error| {
         refused(
             StatusCode::BAD_REQUEST,

@@ -66,7 +66,9 @@ fn assert_ignores(names: &[&str], subcategory: &str, contents: &[&str]) {
 /// A standalone regex for one rule (a keyword rule gets its own list only).
 fn rule_regex(rule: &Rule) -> Regex {
     let pattern = match rule.matcher {
-        Matcher::Pattern(pattern) | Matcher::Folded(pattern) => pattern.to_owned(),
+        Matcher::Pattern(pattern) | Matcher::Scanned { pattern, .. } | Matcher::Folded(pattern) => {
+            pattern.to_owned()
+        }
         Matcher::Words(words) => {
             let escaped: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
             format!(r"(?-u)\b(?:{})\b", escaped.join("|"))
