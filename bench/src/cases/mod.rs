@@ -83,6 +83,10 @@ pub(crate) struct Settings {
     pub(crate) record_pairs: usize,
     /// How long each round of the record case sends.
     pub(crate) record_round: Duration,
+    /// Round pairs (baseline, protocol) per protocol in the protocols case.
+    pub(crate) protocol_pairs: usize,
+    /// How long each round of the protocols case drives its server.
+    pub(crate) protocol_round: Duration,
     /// How long each side of the record case is driven, unmeasured, first.
     pub(crate) record_warmup: Duration,
     /// Pause between cases, so one case's teardown (thousands of sockets
@@ -111,6 +115,8 @@ impl Settings {
             spawn_repeats: 11,
             record_pairs: 7,
             record_round: Duration::from_millis(2500),
+            protocol_pairs: 5,
+            protocol_round: Duration::from_secs(2),
             record_warmup: Duration::from_millis(500),
             cooldown: Duration::from_secs(2),
         }
@@ -136,6 +142,8 @@ impl Settings {
             spawn_repeats: 1,
             record_pairs: 1,
             record_round: Duration::from_millis(200),
+            protocol_pairs: 1,
+            protocol_round: Duration::from_millis(200),
             record_warmup: Duration::from_millis(50),
             cooldown: Duration::ZERO,
         }

@@ -53,6 +53,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
         }
         for (side, server) in pair {
             let traffic = Traffic {
+                duration: bench.settings.throughput_duration,
                 path: "/detect",
                 script: script.as_deref(),
                 body: &body,

@@ -50,6 +50,8 @@ impl Side {
 /// client's one body (with its headers) to `path`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Traffic<'a> {
+    /// How long the round drives its server.
+    pub(super) duration: Duration,
     pub(super) path: &'static str,
     pub(super) script: Option<&'a Path>,
     pub(super) body: &'a str,
@@ -94,6 +96,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     for _ in 0..bench.settings.throughput_rounds {
         for (side, (server, listener, script)) in sides.iter_mut().zip(&servers) {
             let traffic = Traffic {
+                duration: bench.settings.throughput_duration,
                 path: "/detect",
                 script: bench.use_wrk.then_some(*script),
                 body: &body,
@@ -185,7 +188,7 @@ pub(super) async fn round(
     let (rate, errors) = match traffic.script {
         Some(script) => {
             let connections = s.throughput_connections;
-            let duration = s.throughput_duration;
+            let duration = traffic.duration;
             let cpu = bench.client_cpu;
             let run = wrk::run(addr, traffic.path, script, connections, duration, cpu);
             let run = run.await?;
@@ -208,8 +211,8 @@ async fn native_round(
     let s = &bench.settings;
     let plan = ClosedLoop {
         connections: s.throughput_connections,
-        warmup: s.throughput_duration / 5,
-        measure: s.throughput_duration,
+        warmup: traffic.duration / 5,
+        measure: traffic.duration,
         stagger: Duration::ZERO,
         request_timeout: Duration::from_secs(5),
     };

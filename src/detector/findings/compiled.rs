@@ -3,12 +3,12 @@
 //! ([`KEYWORDS`]) and each rule's needs as a bit mask ([`SCREENS`]).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 
 use super::census::Screen;
-use super::rules::{Matcher, Rule, Scanner};
+use super::rules::{GroupSet, Matcher, Rule, Scanner};
 use super::table::RULES;
 
 /// A rule's own compiled regex, or its hand-written scanner.
@@ -45,32 +45,59 @@ fn compile(rule: &Rule) -> Option<Compiled> {
     })
 }
 
-/// Every [`Matcher::Words`] list compiled into one regex, so all keyword rules
-/// cost a single pass; a matched word is attributed to each list containing it.
+/// The [`Matcher::Words`] lists of some rule groups compiled into one
+/// regex, so all their keyword rules cost a single pass; a matched word is
+/// attributed to each list containing it.
+///
+/// A scan uses the index of exactly the groups its profile enables
+/// ([`keywords_for`]): words of lists no enabled rule reads would only
+/// cost the prefilter false starts (`worst` in "work", `shoot` in
+/// "shows"). Leaving them out changes no match of the others, as no two
+/// listed words' whole-word matches overlap (tested).
 pub(super) struct KeywordIndex {
-    /// `(?-u)\b(?:...)\b` over the distinct lowercased words, longest first.
-    pub(super) regex: Regex,
+    /// `(?-u)\b(?:...)\b` over the distinct lowercased words, longest
+    /// first; `None` when the groups list no words.
+    pub(super) regex: Option<Regex>,
     /// Lowercased word → indices of the rules listing it, in table order.
     pub(super) rules_by_word: HashMap<String, Vec<usize>>,
 }
 
-pub(super) static KEYWORDS: LazyLock<KeywordIndex> = LazyLock::new(|| {
-    let mut rules_by_word: HashMap<String, Vec<usize>> = HashMap::new();
-    for (index, rule) in RULES.iter().enumerate() {
-        if let Matcher::Words(words) = rule.matcher {
-            for word in words {
-                let rules = rules_by_word.entry(word.to_ascii_lowercase()).or_default();
-                rules.push(index);
+/// Every keyword list's words in one index (what the tests compare each
+/// group set's own index with).
+#[cfg(test)]
+pub(super) static KEYWORDS: LazyLock<KeywordIndex> =
+    LazyLock::new(|| KeywordIndex::of(GroupSet::everything()));
+
+/// The index of the lists of the rules in `groups`, built on first use.
+pub(super) fn keywords_for(groups: GroupSet) -> &'static KeywordIndex {
+    static BY_GROUPS: [OnceLock<KeywordIndex>; GroupSet::COUNT] =
+        [const { OnceLock::new() }; GroupSet::COUNT];
+    BY_GROUPS[groups.index()].get_or_init(|| KeywordIndex::of(groups))
+}
+
+impl KeywordIndex {
+    fn of(groups: GroupSet) -> Self {
+        let mut rules_by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, rule) in RULES.iter().enumerate() {
+            if let Matcher::Words(words) = rule.matcher {
+                if !groups.contains(rule.group) {
+                    continue;
+                }
+                for word in words {
+                    let rules = rules_by_word.entry(word.to_ascii_lowercase()).or_default();
+                    rules.push(index);
+                }
             }
         }
+        let mut words: Vec<&str> = rules_by_word.keys().map(String::as_str).collect();
+        words.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
+        let pattern = format!(r"(?-u)\b(?:{})\b", alternatives.join("|"));
+        let regex = (!words.is_empty())
+            .then(|| Regex::new(&pattern).expect("escaped keyword alternation is a valid regex"));
+        KeywordIndex {
+            regex,
+            rules_by_word,
+        }
     }
-    let mut words: Vec<&str> = rules_by_word.keys().map(String::as_str).collect();
-    words.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-    let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
-    let pattern = format!(r"(?-u)\b(?:{})\b", alternatives.join("|"));
-    let regex = Regex::new(&pattern).expect("escaped keyword alternation is a valid regex");
-    KeywordIndex {
-        regex,
-        rules_by_word,
-    }
-});
+}

@@ -43,6 +43,26 @@ pub(super) const CAPABILITY_GROUPS: &[(&str, &[Group])] = &[
 pub(super) struct GroupSet(u8);
 
 impl GroupSet {
+    /// How many distinct sets there are.
+    pub(super) const COUNT: usize = 1 << ALL_GROUPS.len();
+
+    /// Every group.
+    #[cfg(test)]
+    pub(super) fn everything() -> Self {
+        Self((Self::COUNT - 1) as u8)
+    }
+
+    /// A number below [`COUNT`](Self::COUNT) naming this set.
+    pub(super) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The set [`index`](Self::index) names.
+    #[cfg(test)]
+    pub(super) fn from_index(index: usize) -> Self {
+        Self(u8::try_from(index % Self::COUNT).unwrap_or(0))
+    }
+
     pub(super) fn from_capabilities(capabilities: &[String]) -> Self {
         let mut set = Self::default();
         for capability in capabilities {

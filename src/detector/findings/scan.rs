@@ -7,13 +7,13 @@ use std::cmp::Ordering;
 use regex::Match;
 
 use super::census::Census;
-use super::compiled::{COMPILED, Compiled, KEYWORDS, SCREENS};
+use super::compiled::{COMPILED, Compiled, KeywordIndex, SCREENS, keywords_for};
 use super::rules::{GroupSet, Matcher, Redaction};
 use super::table::RULES;
 use super::{Finding, MAX_FINDINGS};
 
 /// A rule match before redaction: rule index and byte span.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Hit {
     rule: usize,
     start: usize,
@@ -74,7 +74,7 @@ fn scan_rules(content: &str, groups: GroupSet, census: Option<&Census>) -> Vec<F
         }
     }
     if keywords_enabled {
-        collect_keyword_hits(groups, haystack.folded(), &mut hits);
+        collect_keyword_hits(keywords_for(groups), groups, haystack.folded(), &mut hits);
     }
     resolve(&mut hits);
     hits.iter().map(|hit| to_finding(*hit, content)).collect()
@@ -154,10 +154,12 @@ fn push_valid(
 
 /// Append a hit for every enabled keyword rule listing each matched word, for
 /// the first [`MAX_FINDINGS`] words that have one (same argument as [`collect_hits`]).
-fn collect_keyword_hits(groups: GroupSet, folded: &str, hits: &mut Vec<Hit>) {
-    let index = &*KEYWORDS;
+fn collect_keyword_hits(index: &KeywordIndex, groups: GroupSet, folded: &str, hits: &mut Vec<Hit>) {
+    let Some(regex) = &index.regex else {
+        return;
+    };
     let enabled = |rule: &usize| groups.contains(RULES[*rule].group);
-    let words = index.regex.find_iter(folded).filter_map(|m| {
+    let words = regex.find_iter(folded).filter_map(|m| {
         let rules = index.rules_by_word.get(m.as_str())?;
         rules.iter().any(enabled).then_some((m, rules))
     });
@@ -222,4 +224,36 @@ pub(super) fn redact(text: &str) -> String {
             .map(|(i, c)| if i == 0 || i == count - 1 { c } else { '*' }),
     );
     masked
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::super::compiled::KEYWORDS;
+    use super::*;
+
+    #[test]
+    fn each_group_sets_own_keywords_find_what_all_keywords_do() {
+        let mut pieces: Vec<&str> = KEYWORDS.rules_by_word.keys().map(String::as_str).collect();
+        pieces.extend([
+            "up", "blow", "shut", " ", ", ", "_", "9", "work", "shows", "staging",
+        ]);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..2_000 {
+            let mut content = String::new();
+            for _ in 0..rng.random_range(0..12) {
+                content.push_str(pieces.choose(&mut rng).unwrap());
+            }
+            for set in 0..GroupSet::COUNT {
+                let groups = GroupSet::from_index(set);
+                let (mut all, mut own) = (Vec::new(), Vec::new());
+                collect_keyword_hits(&KEYWORDS, groups, &content, &mut all);
+                collect_keyword_hits(keywords_for(groups), groups, &content, &mut own);
+                assert_eq!(own, all, "{content:?} with groups {set:#b}");
+            }
+        }
+    }
 }
