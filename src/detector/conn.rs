@@ -31,6 +31,8 @@ use super::clock::sleep_until;
 #[derive(Debug, Clone)]
 pub(crate) struct Arrival {
     pub(crate) at: Instant,
+    /// The wall-clock time at `at`, for the journal.
+    pub(crate) wall: std::time::SystemTime,
     pub(crate) control: Arc<ConnControl>,
 }
 

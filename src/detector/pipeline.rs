@@ -258,10 +258,13 @@ fn arrive(
 ) -> Incoming {
     let seq = state.next_seq();
     // Without a connection (a router driven by `oneshot`), it arrived now.
-    let arrival = connection.map_or_else(tokio::time::Instant::now, |a| a.at);
+    let (arrival, received) = connection.map_or_else(
+        || (tokio::time::Instant::now(), std::time::SystemTime::now()),
+        |a| (a.at, a.wall),
+    );
     Incoming {
         seq,
-        received: std::time::SystemTime::now() - arrival.elapsed(),
+        received,
         arrival,
         control: connection.map(|a| a.control.clone()),
         http1: parts.version <= axum::http::Version::HTTP_11,

@@ -139,6 +139,7 @@ fn connection(
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let arrival = Arrival {
             at: Instant::now(),
+            wall: std::time::SystemTime::now(),
             control: control.clone(),
         };
         let response = app.call(request, arrival);
