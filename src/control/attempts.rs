@@ -18,7 +18,7 @@
 //! would share a count: the newcomer's attempt number would be off, its
 //! draws still its own key's.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::sampling::RequestKey;
@@ -66,11 +66,23 @@ impl Shard {
         }
     }
 
+    /// Where `key`'s group starts in `words`.
+    fn start(&self, key: u64) -> usize {
+        let group = ((key / SHARDS as u64) % self.groups as u64) as usize;
+        self.base + group * WAYS
+    }
+
     /// The slots of `key`'s group, newest first.
     fn group(&mut self, key: u64) -> &mut [Slot] {
-        let group = ((key / SHARDS as u64) % self.groups as u64) as usize;
-        let start = self.base + group * WAYS;
+        let start = self.start(key);
         &mut self.words[start..start + WAYS]
+    }
+
+    /// Where its groups start in memory, and how many there are: what
+    /// [`Attempts::prefetch`] reads without the lock.
+    fn layout(&self) -> (usize, usize) {
+        let first = self.words[self.base..].as_ptr() as usize;
+        (first, self.groups)
     }
 
     /// Counts one more send of `key`: its attempt number, and whether a
@@ -99,6 +111,11 @@ impl Shard {
 #[derive(Debug)]
 pub(crate) struct Attempts {
     shards: [Mutex<Shard>; SHARDS],
+    /// Per shard, where its groups start in memory and how many there are
+    /// (see [`Shard::layout`]), kept beside the lock for
+    /// [`prefetch`](Self::prefetch). Only ever used as a hint: a stale
+    /// value (a table being replaced) prefetches memory nobody reads.
+    layouts: [(AtomicUsize, AtomicUsize); SHARDS],
     capacity: AtomicU32,
 }
 
@@ -106,10 +123,37 @@ impl Attempts {
     /// Remembers `capacity` keys (rounded up to a whole number of groups).
     pub(crate) fn new(capacity: usize) -> Self {
         let groups = groups_per_shard(capacity);
-        Self {
+        let attempts = Self {
             shards: std::array::from_fn(|_| Mutex::new(Shard::new(groups))),
+            layouts: std::array::from_fn(|_| (AtomicUsize::new(0), AtomicUsize::new(0))),
             capacity: AtomicU32::new(u32::try_from(capacity).unwrap_or(u32::MAX)),
+        };
+        for (shard, layout) in attempts.shards.iter().zip(&attempts.layouts) {
+            Self::publish(&Self::lock(shard), layout);
         }
+        attempts
+    }
+
+    /// Publishes where a shard's groups now are.
+    fn publish(shard: &Shard, (first, groups): &(AtomicUsize, AtomicUsize)) {
+        let (at, count) = shard.layout();
+        first.store(at, Ordering::Relaxed);
+        groups.store(count, Ordering::Relaxed);
+    }
+
+    /// Asks the CPU to start loading `key`'s group, so that its
+    /// [`next`](Self::next) a little later finds it in cache: with keys
+    /// that never repeat, each is a cache miss in a table of up to 800 KB,
+    /// and the parsing done in between hides it.
+    pub(crate) fn prefetch(&self, key: RequestKey) {
+        let (first, groups) = &self.layouts[(key.0 % SHARDS as u64) as usize];
+        let groups = groups.load(Ordering::Relaxed);
+        if groups == 0 {
+            return;
+        }
+        let group = ((key.0 / SHARDS as u64) % groups as u64) as usize;
+        let at = first.load(Ordering::Relaxed) + group * WAYS * std::mem::size_of::<Slot>();
+        prefetch_line(at);
     }
 
     fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
@@ -137,10 +181,12 @@ impl Attempts {
         let groups = groups_per_shard(capacity);
         self.shards
             .iter()
-            .map(|shard| {
+            .zip(&self.layouts)
+            .map(|(shard, layout)| {
                 let mut shard = Self::lock(shard);
                 let forgotten = shard.remembered();
                 *shard = Shard::new(groups);
+                Self::publish(&shard, layout);
                 forgotten
             })
             .sum()
@@ -148,13 +194,27 @@ impl Attempts {
 
     /// Forgets every key.
     pub(crate) fn clear(&self) {
-        for shard in &self.shards {
+        for (shard, layout) in self.shards.iter().zip(&self.layouts) {
             let mut shard = Self::lock(shard);
             let groups = shard.groups;
             *shard = Shard::new(groups);
+            Self::publish(&shard, layout);
         }
     }
 }
+
+/// A hint to load the cache line at address `at`.
+#[cfg(target_arch = "x86_64")]
+fn prefetch_line(at: usize) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    // SAFETY: a prefetch never faults and reads nothing into the program:
+    // any address is allowed, valid or not. SSE is part of x86_64.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(at as *const i8) }
+}
+
+/// A hint to load the cache line at address `at` (none on this target).
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch_line(_at: usize) {}
 
 fn groups_per_shard(capacity: usize) -> usize {
     capacity.div_ceil(SHARDS * WAYS).max(1)
@@ -163,6 +223,27 @@ fn groups_per_shard(capacity: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefetching_any_key_changes_no_count() {
+        let attempts = Attempts::new(1000);
+        for key in [0, 1, u64::MAX, 12_345] {
+            attempts.prefetch(RequestKey(key));
+        }
+        assert_eq!(attempts.next(RequestKey(1)), (1, false));
+        attempts.resize(10);
+        attempts.prefetch(RequestKey(1));
+        assert_eq!(attempts.next(RequestKey(1)), (1, false));
+        // The published layout is the shard's own.
+        for (shard, (first, groups)) in attempts.shards.iter().zip(&attempts.layouts) {
+            let shard = Attempts::lock(shard);
+            let layout = (
+                first.load(Ordering::Relaxed),
+                groups.load(Ordering::Relaxed),
+            );
+            assert_eq!(layout, shard.layout());
+        }
+    }
 
     #[test]
     fn each_send_of_a_key_is_the_next_attempt() {

@@ -3,11 +3,11 @@
 //!
 //! 1. **arrive** — take a sequence number, note the arrival time, read the
 //!    id headers ([`ids`](super::ids)), enter the in-flight gauge;
-//! 2. **parse** — read the body within the profile's limit and let the
-//!    [`Wire`] parse it (a bad request is answered and journaled here);
-//!    in request mode, find its key and attempt ([`replay`](super::replay));
-//! 3. **impose** — take a replayed journal's outcome for this request, if
-//!    any; else ask the `X-Mock-*` headers (when allowed) or runtime control
+//! 2. **parse** — read the body within the profile's limit, take its key
+//!    in request mode ([`replay`](super::replay)) and let the [`Wire`]
+//!    parse it (a bad request is answered and journaled here);
+//! 3. **impose** — count its attempt (when it has a key), take a replayed
+//!    journal's outcome for this request, if any; else ask the `X-Mock-*` headers (when allowed) or runtime control
 //!    what overrides it;
 //! 4. **plan** — draw latency, fault and per-item failures from the
 //!    request's own seeded generator ([`sampling::plan`]), keyed by its key
@@ -42,7 +42,7 @@ use super::response::{AnswerContext, Identity};
 use super::{DetectorState, Snapshot};
 use crate::control::journal::Drawn;
 use crate::profile::{Protocol, ProtocolSet};
-use crate::sampling::{self, Imposed, Plan};
+use crate::sampling::{self, Imposed, Plan, RequestKey};
 
 /// The error code of a body that did not arrive within the read timeout.
 const BODY_TIMEOUT: &str = "body_timeout";
@@ -133,7 +133,8 @@ where
     let snapshot = state.current();
     let mut incoming = arrive(state, &parts, arrival, &snapshot.identity.detector_id);
     let _in_flight = InFlight::enter(&state.in_flight);
-    let (parsed, body) = match parse(
+    let (parsed, body, key) = match parse(
+        state,
         wire,
         &snapshot,
         &parts,
@@ -152,10 +153,10 @@ where
     };
     let work = wire.work(&parsed);
     incoming.ids.adopt_body_correlation(work.correlation_id);
-    let decided = decide(state, &snapshot, &parts, &mut incoming, &body);
+    let decided = decide(state, &snapshot, &parts, &mut incoming, key);
     // Looked up now, while the body is at hand; used if the fate is a success.
     let recorded = snapshot.answers.as_ref().map(|answers| {
-        let key = snapshot.behaviour.replay.keys.key(&parts.headers, &body);
+        let key = key.unwrap_or_else(|| snapshot.behaviour.replay.keys.key(&parts.headers, &body));
         answers.get(parts.uri.path(), key)
     });
     drop(body);
@@ -298,14 +299,16 @@ fn made_up_request_id(detector_id: &str, seq: u64) -> String {
     id
 }
 
-/// Step 2: admit, read within the limit, parse. The body's bytes come back
-/// with the parsed request: the request key may hash them.
+/// Step 2: admit, read within the limit, take the request key (in request
+/// mode), parse. The body's bytes come back with the parsed request and the
+/// key: recorded answers are looked up by them.
 async fn parse<W, B>(
+    state: &DetectorState,
     wire: &W,
     snapshot: &Snapshot,
     parts: &Parts,
     (body, timeout): (B, Duration),
-) -> Result<(W::Parsed, Bytes), ApiError>
+) -> Result<(W::Parsed, Bytes, Option<RequestKey>), ApiError>
 where
     W: Wire,
     B: HttpBody<Data = Bytes>,
@@ -318,8 +321,10 @@ where
     let id = &snapshot.identity.detector_id;
     let limit = snapshot.behaviour.body_limit;
     let bytes = read_body(parts, body, limit, timeout, id).await?;
+    // Keyed before parsing, so the key's attempt count loads meanwhile.
+    let key = state.request_key(snapshot, &parts.headers, &bytes);
     let parsed = wire.parse(snapshot, parts, &bytes)?;
-    Ok((parsed, bytes))
+    Ok((parsed, bytes, key))
 }
 
 /// The 404 of a protocol the profile leaves out of `protocols`.
@@ -336,17 +341,17 @@ pub(crate) fn not_served(snapshot: &Snapshot, protocol: Protocol) -> ApiError {
     .in_protocol(protocol)
 }
 
-/// Step 3: the request's key and attempt (when its draws or a replayed
-/// journal need them), then what decides its fate: the replayed journal's
-/// outcome, else what overrides the profile.
+/// Step 3: the request's attempt (when it has a key), then what decides
+/// its fate: the replayed journal's outcome, else what overrides the
+/// profile.
 fn decide<'s>(
     state: &'s DetectorState,
     snapshot: &Snapshot,
     parts: &Parts,
     incoming: &mut Incoming,
-    body: &[u8],
+    key: Option<RequestKey>,
 ) -> Result<(Imposed, Option<&'s Drawn>), ApiError> {
-    incoming.key = state.key_of(snapshot, &parts.headers, body)?;
+    incoming.key = state.key_of(snapshot, &parts.headers, key)?;
     match state.replayed(incoming.key, incoming.seq) {
         Some(drawn) => Ok((Imposed::default(), Some(drawn))),
         None => Ok((imposition(state, snapshot, parts, incoming)?, None)),
@@ -402,10 +407,30 @@ fn answer(mut response: Response, incoming: &Incoming) -> Response {
     let headers = response.headers_mut();
     headers.insert(X_MOCK_SEQ, HeaderValue::from(incoming.seq));
     if let Some((_, attempt)) = incoming.key {
-        headers.insert(X_MOCK_ATTEMPT, HeaderValue::from(attempt));
+        headers.insert(X_MOCK_ATTEMPT, attempt_value(attempt));
     }
     incoming.ids.echo(headers);
     response
+}
+
+/// The `x-mock-attempt` value of `attempt`: the first few, nearly every
+/// request's, are static (a header value made at run time is an allocation).
+fn attempt_value(attempt: u32) -> HeaderValue {
+    static FIRST: [HeaderValue; 8] = [
+        HeaderValue::from_static("1"),
+        HeaderValue::from_static("2"),
+        HeaderValue::from_static("3"),
+        HeaderValue::from_static("4"),
+        HeaderValue::from_static("5"),
+        HeaderValue::from_static("6"),
+        HeaderValue::from_static("7"),
+        HeaderValue::from_static("8"),
+    ];
+    let index = usize::try_from(attempt).ok().and_then(|a| a.checked_sub(1));
+    match index.and_then(|i| FIRST.get(i)) {
+        Some(value) => value.clone(),
+        None => HeaderValue::from(attempt),
+    }
 }
 
 /// Reads the body within `limit` bytes and `timeout`: 413 `body_too_large`
@@ -464,6 +489,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attempt_header_value_is_its_number() {
+        for attempt in [0, 1, 2, 7, 8, 9, 10, 1_000, u32::MAX] {
+            assert_eq!(attempt_value(attempt), attempt.to_string().as_str());
+        }
+    }
 
     #[test]
     fn a_made_up_request_id_is_the_detector_id_and_the_sequence_number() {

@@ -20,21 +20,39 @@ use crate::profile::Replay;
 use crate::sampling::RequestKey;
 
 impl DetectorState {
-    /// The request's key and attempt, when its draws or a replayed journal
-    /// need them; a 400 `invalid_attempt` when the attempt header is not a
-    /// positive number.
-    pub(crate) fn key_of(
+    /// The request's key, when its draws or a replayed journal need it.
+    /// The CPU is asked to start loading the key's attempt count at once:
+    /// [`key_of`](Self::key_of) reads it after the body is parsed.
+    pub(crate) fn request_key(
         &self,
         snapshot: &Snapshot,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<Option<(RequestKey, u32)>, ApiError> {
+    ) -> Option<RequestKey> {
         let policy = &snapshot.behaviour.replay;
         let book_keyed = self.book.as_ref().is_some_and(ReplayBook::keyed);
         if policy.mode != Replay::Request && !book_keyed {
-            return Ok(None);
+            return None;
         }
         let key = policy.keys.key(headers, body);
+        self.attempts.prefetch(key);
+        Some(key)
+    }
+
+    /// The attempt of the request keyed `key` (from
+    /// [`request_key`](Self::request_key)): its attempt header's when the
+    /// profile names one, else the next send of its key; a 400
+    /// `invalid_attempt` when the attempt header is not a positive number.
+    pub(crate) fn key_of(
+        &self,
+        snapshot: &Snapshot,
+        headers: &HeaderMap,
+        key: Option<RequestKey>,
+    ) -> Result<Option<(RequestKey, u32)>, ApiError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let policy = &snapshot.behaviour.replay;
         let stated = match &policy.attempt_header {
             Some(name) => stated_attempt(name, headers)
                 .map_err(|message| self.invalid_attempt(snapshot, message))?,
