@@ -66,15 +66,9 @@ impl Shard {
         }
     }
 
-    /// Where `key`'s group starts in `words`.
-    fn start(&self, key: u64) -> usize {
-        let group = ((key / SHARDS as u64) % self.groups as u64) as usize;
-        self.base + group * WAYS
-    }
-
     /// The slots of `key`'s group, newest first.
     fn group(&mut self, key: u64) -> &mut [Slot] {
-        let start = self.start(key);
+        let start = self.base + group_of(key, self.groups) * WAYS;
         &mut self.words[start..start + WAYS]
     }
 
@@ -151,7 +145,7 @@ impl Attempts {
         if groups == 0 {
             return;
         }
-        let group = ((key.0 / SHARDS as u64) % groups as u64) as usize;
+        let group = group_of(key.0, groups);
         let at = first.load(Ordering::Relaxed) + group * WAYS * std::mem::size_of::<Slot>();
         prefetch_line(at);
     }
@@ -215,6 +209,11 @@ fn prefetch_line(at: usize) {
 /// A hint to load the cache line at address `at` (none on this target).
 #[cfg(not(target_arch = "x86_64"))]
 fn prefetch_line(_at: usize) {}
+
+/// Which of a shard's `groups` holds `key` (its shard is `key % SHARDS`).
+fn group_of(key: u64, groups: usize) -> usize {
+    ((key / SHARDS as u64) % groups as u64) as usize
+}
 
 fn groups_per_shard(capacity: usize) -> usize {
     capacity.div_ceil(SHARDS * WAYS).max(1)

@@ -1,6 +1,7 @@
 //! What is built once from the rule table on first use: one regex per
-//! pattern rule, or its scanner ([`COMPILED`]), one shared regex for all keyword lists
-//! ([`KEYWORDS`]) and each rule's needs as a bit mask ([`SCREENS`]).
+//! pattern rule, or its scanner ([`COMPILED`]), each rule's needs as a bit
+//! mask and word searchers ([`SCREENS`]), and, per set of enabled rule
+//! groups, one regex for all their keyword lists ([`keywords_for`]).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
@@ -23,7 +24,7 @@ pub(super) enum Compiled {
 }
 
 /// Per rule, same index as [`RULES`]: its compiled regex, or `None` for
-/// [`Matcher::Words`] rules, which share [`KEYWORDS`].
+/// [`Matcher::Words`] rules, which share their groups' [`keywords_for`] index.
 pub(super) static COMPILED: LazyLock<Vec<Option<Compiled>>> =
     LazyLock::new(|| RULES.iter().map(compile).collect());
 

@@ -19,12 +19,19 @@
 //! ASCII word boundaries (`(?-u)`), so non-ASCII content stays on the fast DFA
 //! engines; case-insensitive rules search an ASCII-lowercased copy of the
 //! content (same byte offsets) instead of using `(?i)`, which keeps the regex
-//! crate's literal prefilters; all keyword lists share one regex.
+//! crate's literal prefilters; the keyword lists a profile enables share
+//! one regex. The email rule runs a hand-written scanner that finds
+//! exactly its regex's matches (tested against it): most real content
+//! holds an address, and the regex's automata, cold in cache between
+//! requests, cost more than the rest of the scan. Rules whose needed bytes
+//! every prose holds (`union … select`) also name words their matches
+//! contain, looked for before the regex runs.
 //!
 //! Layout: `census` decides which rules can be skipped; `rules` defines what a rule is and which capabilities enable which
 //! rule groups; `table` is the rule table itself (patterns and keyword
 //! lists); `validators` the extra checks some rules apply (Luhn, SSN ranges);
-//! `compiled` the regexes built once from the table; `scan` the scanning,
+//! `compiled` the regexes built once from the table; `email` the email
+//! rule's scanner; `scan` the scanning,
 //! de-duplication, capping and redaction; `verdict` the choice of the single
 //! [`Verdict`]. The public vocabulary ([`Finding`], [`Severity`], [`Verdict`]
 //! and the limits) is defined here.

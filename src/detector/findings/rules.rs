@@ -109,8 +109,8 @@ pub(super) enum Matcher {
     /// `(?i)` because the regex crate keeps its literal prefilters.
     Folded(&'static str),
     /// Whole words / phrases, ASCII case-insensitive with ASCII word
-    /// boundaries. All word lists share one regex
-    /// ([`KEYWORDS`](super::compiled::KEYWORDS)); a phrase
+    /// boundaries. The word lists of the enabled groups share one regex
+    /// ([`keywords_for`](super::compiled::keywords_for)); a phrase
     /// takes precedence over a listed word it contains.
     Words(&'static [&'static str]),
 }
