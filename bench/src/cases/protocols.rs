@@ -176,12 +176,7 @@ fn report(bench: &mut Bench, loads: &[Load], pairs: Vec<[Side; 2]>) {
     let mut base_rates = Vec::new();
     let mut base_errors = 0;
     for (load, [base, mut side]) in loads.iter().zip(pairs) {
-        let mut ratios: Vec<f64> = side
-            .rates()
-            .iter()
-            .zip(base.rates())
-            .map(|(protocol, base)| protocol / base)
-            .collect();
+        let mut ratios = side.ratios_to(&base);
         r.figure(
             &format!("protocols.{}.ratio", load.key),
             format!(

@@ -67,12 +67,7 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let [mut sequence, mut request] = sides;
     // Each round pair ran back to back: its ratio cancels the slow drift of
     // a shared machine, which moves both modes by more than the 5 % asked.
-    let mut ratios: Vec<f64> = request
-        .rates()
-        .iter()
-        .zip(sequence.rates())
-        .map(|(request, sequence)| request / sequence)
-        .collect();
+    let mut ratios = request.ratios_to(&sequence);
     let connections = bench.settings.throughput_connections;
     let contents = if bench.use_wrk {
         "a new key on every request"

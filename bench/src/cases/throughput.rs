@@ -44,6 +44,13 @@ impl Side {
     pub(super) fn rates(&self) -> &[f64] {
         &self.rates
     }
+
+    /// Round by round, this side's rate over `other`'s: the ratios of
+    /// rounds run back to back, which cancel a shared machine's drift.
+    pub(super) fn ratios_to(&self, other: &Side) -> Vec<f64> {
+        let pairs = self.rates.iter().zip(&other.rates);
+        pairs.map(|(mine, theirs)| mine / theirs).collect()
+    }
 }
 
 /// What one round sends: wrk's script when wrk is used, else our own
