@@ -128,6 +128,13 @@ impl Attempts {
         attempts
     }
 
+    /// Replaces a shard's table with an empty one of `groups` groups, and
+    /// publishes where it is.
+    fn renew(shard: &mut Shard, layout: &(AtomicUsize, AtomicUsize), groups: usize) {
+        *shard = Shard::new(groups);
+        Self::publish(shard, layout);
+    }
+
     /// Publishes where a shard's groups now are.
     fn publish(shard: &Shard, (first, groups): &(AtomicUsize, AtomicUsize)) {
         let (at, count) = shard.layout();
@@ -179,8 +186,7 @@ impl Attempts {
             .map(|(shard, layout)| {
                 let mut shard = Self::lock(shard);
                 let forgotten = shard.remembered();
-                *shard = Shard::new(groups);
-                Self::publish(&shard, layout);
+                Self::renew(&mut shard, layout, groups);
                 forgotten
             })
             .sum()
@@ -191,8 +197,7 @@ impl Attempts {
         for (shard, layout) in self.shards.iter().zip(&self.layouts) {
             let mut shard = Self::lock(shard);
             let groups = shard.groups;
-            *shard = Shard::new(groups);
-            Self::publish(&shard, layout);
+            Self::renew(&mut shard, layout, groups);
         }
     }
 }

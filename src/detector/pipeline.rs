@@ -278,24 +278,12 @@ fn arrive(
 /// `{detector_id}-{seq}`, the request id of a request that brought none
 /// (built without the formatting machinery: it runs on every such request).
 fn made_up_request_id(detector_id: &str, seq: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = seq;
-    loop {
-        at -= 1;
-        // `rest % 10` is a single decimal digit.
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut id = String::with_capacity(detector_id.len() + 1 + digits.len() - at);
+    let mut digits = itoa::Buffer::new();
+    let seq = digits.format(seq);
+    let mut id = String::with_capacity(detector_id.len() + 1 + seq.len());
     id.push_str(detector_id);
     id.push('-');
-    for &digit in &digits[at..] {
-        id.push(char::from(digit));
-    }
+    id.push_str(seq);
     id
 }
 
