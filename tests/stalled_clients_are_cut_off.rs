@@ -150,3 +150,67 @@ async fn a_profile_sets_its_own_read_timeout() {
     read_until_closed(&mut stalled).await;
     assert_eq!(timeouts(&fleet, "headers").await, 2.0);
 }
+
+/// A request that takes longer than the read timeout, then an answer
+/// dribbled out over longer than it: the connection is busy, not quiet,
+/// the whole time, so both arrive whole; only then does it go idle and
+/// get closed.
+#[tokio::test]
+async fn slow_answers_are_not_cut_off_however_long_they_take() {
+    let mut profile = DetectorProfile::builtin("success").expect("builtin");
+    profile.latency = mockdet::profile::LatencySpec::fixed(0.0);
+    profile.allow_overrides = true;
+    let fleet = Fleet::builder()
+        .profile(profile)
+        .seed(1)
+        .read_timeout(READ_TIMEOUT)
+        .start()
+        .await
+        .expect("fleet starts");
+    for fault in ["X-Mock-Delay-Ms: 900", "X-Mock-Fault: slow_body"] {
+        let mut stream = connect(&fleet).await;
+        let body = r#"{"content":"mail jo@ex.io"}"#;
+        let request = format!(
+            "POST /detect HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             {fault}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("writes");
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{fault}: {answer}");
+        let (head, sent) = answer.split_once("\r\n\r\n").expect("a head and a body");
+        let head = head.to_ascii_lowercase();
+        let json = if head.contains("transfer-encoding: chunked") {
+            dechunk(sent) // through its last, empty chunk
+        } else {
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .and_then(|n| n.trim().parse::<usize>().ok());
+            assert_eq!(Some(sent.len()), length, "{fault}: {answer}");
+            sent.to_owned()
+        };
+        let value: serde_json::Value = serde_json::from_str(&json).expect("whole JSON");
+        assert_eq!(value["total_findings"], 1, "{fault}: {value}");
+    }
+    assert_eq!(
+        timeouts(&fleet, "headers").await,
+        2.0,
+        "each closed once idle"
+    );
+}
+
+/// The payload of a chunked body; panics unless it ends with its last,
+/// empty chunk.
+fn dechunk(mut sent: &str) -> String {
+    let mut payload = String::new();
+    loop {
+        let (size, rest) = sent.split_once("\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+        if size == 0 {
+            return payload;
+        }
+        payload.push_str(&rest[..size]);
+        sent = &rest[size + 2..];
+    }
+}

@@ -171,7 +171,7 @@ pub(crate) struct Stored {
     pub(crate) status: Option<u16>,
     pub(crate) duration_ms: f64,
     pub(crate) protocol: &'static str,
-    pub(crate) headers: Option<Box<StoredHeaders>>,
+    pub(crate) headers: Option<std::sync::Arc<StoredHeaders>>,
     /// The request key and attempt, in request mode.
     pub(crate) key: Option<(RequestKey, u32)>,
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::DetectorState;
 use super::clock::sleep_until;
-use super::conn::{Abort, ConnControl, HoldPlan};
+use super::conn::{Abort, Busy, ConnControl, HoldPlan};
 use super::error::ApiError;
 use super::ids::RequestIds;
 use super::protocols::{Endpoint, errors};
@@ -34,8 +34,8 @@ pub(crate) struct Incoming {
     pub(crate) http1: bool,
     /// Its ids, resolved once (see [`ids`](super::ids)).
     pub(crate) ids: RequestIds,
-    /// Other headers the journal keeps.
-    pub(crate) headers: Option<Box<StoredHeaders>>,
+    /// Other headers the journal keeps (shared with its entry, not copied).
+    pub(crate) headers: Option<Arc<StoredHeaders>>,
     /// Its request key and attempt (request mode, or a keyed replay).
     pub(crate) key: Option<(RequestKey, u32)>,
 }
@@ -131,7 +131,9 @@ pub(crate) async fn act(
             let body = success();
             sleep_until(deadline).await;
             record(Some(200));
-            dribble(body, *over)
+            // The connection is not quiet while the answer is written.
+            let busy = incoming.control.as_ref().map(|control| control.busy());
+            dribble(body, *over, busy)
         }
         _ => {
             sleep_until(deadline).await;
@@ -315,17 +317,20 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
 }
 
 /// A 200 whose body arrives in pieces spread evenly over `over`.
-fn dribble(body: Bytes, over: Duration) -> Response {
+fn dribble(body: Bytes, over: Duration, busy: Option<Busy>) -> Response {
     let chunk_len = body.len().div_ceil(SLOW_BODY_CHUNKS).max(1);
     let pause = over / SLOW_BODY_CHUNKS as u32;
     let chunks: Vec<Bytes> = (0..body.len())
         .step_by(chunk_len)
         .map(|start| body.slice(start..(start + chunk_len).min(body.len())))
         .collect();
-    let stream = futures_util::stream::unfold(chunks.into_iter(), move |mut rest| async move {
+    // `busy` lives as long as the stream: until its last chunk, or until
+    // hyper drops it.
+    let state = (chunks.into_iter(), busy);
+    let stream = futures_util::stream::unfold(state, move |(mut rest, busy)| async move {
         let chunk = rest.next()?;
         tokio::time::sleep(pause).await;
-        Some((Ok::<_, std::convert::Infallible>(chunk), rest))
+        Some((Ok::<_, std::convert::Infallible>(chunk), (rest, busy)))
     });
     (
         StatusCode::OK,

@@ -11,8 +11,17 @@
 //! (freeing all of it) and keeps only the socket, a deadline and what to do
 //! then: close, or write a pre-rendered answer. The holder notices a client
 //! that goes away and stops early.
+//!
+//! Quiet: the control also knows whether any request is open on its
+//! connection, and since when none has been ([`ConnControl::quiet_for`]).
+//! The connection task cuts a connection that stays quiet for the read
+//! timeout — a half-sent head (slowloris), an idle keep-alive connection —
+//! with one timer per connection, re-armed only when it fires. (hyper's own
+//! header read timeout makes, arms and cancels a timer for every request:
+//! about 3 % of a zero-latency detector's CPU.)
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +90,39 @@ pub(crate) struct ConnControl {
     abort: watch::Sender<Option<Abort>>,
     socket: SocketHandle,
     held: Mutex<Option<Held>>,
+    quiet: Quiet,
+}
+
+/// Whether a connection is waiting on its client: how many requests are
+/// open on it (answers still being written count), and when the last one
+/// finished.
+#[derive(Debug)]
+struct Quiet {
+    opened: Instant,
+    open: AtomicU32,
+    /// When the last request finished, in nanoseconds after `opened`.
+    since_ns: AtomicU64,
+    /// Set by an HTTP/2 request: an idle HTTP/2 connection is not a stalled
+    /// client, so it is never cut for quiet (as hyper's header read timeout
+    /// never applied to HTTP/2 either).
+    multiplexed: AtomicBool,
+}
+
+/// One open request, or an answer still being written, on a connection:
+/// the connection is not quiet while this lives.
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<ConnControl>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let quiet = &self.0.quiet;
+        let since = Instant::now().saturating_duration_since(quiet.opened);
+        let since_ns = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
+        // Stored before the count drops: whoever sees no request open also
+        // sees when the last one finished.
+        quiet.since_ns.store(since_ns, Ordering::Relaxed);
+        quiet.open.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl ConnControl {
@@ -92,6 +134,12 @@ impl ConnControl {
             abort,
             socket: SocketHandle::of(stream),
             held: Mutex::new(None),
+            quiet: Quiet {
+                opened: Instant::now(),
+                open: AtomicU32::new(0),
+                since_ns: AtomicU64::new(0),
+                multiplexed: AtomicBool::new(false),
+            },
         };
         (Arc::new(control), rx)
     }
@@ -121,6 +169,31 @@ impl ConnControl {
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(Held { socket, plan });
         self.abort(Abort::Hold).await;
         self.take_held().map(|held| held.plan)
+    }
+
+    /// Marks a request (or an answer still being written) open until the
+    /// guard is dropped.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.quiet.open.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
+    /// Exempts the connection from being cut for quiet: it speaks HTTP/2.
+    pub(crate) fn multiplexed(&self) {
+        self.quiet.multiplexed.store(true, Ordering::Relaxed);
+    }
+
+    /// How long the connection has had no request open, as of `now`:
+    /// since it opened, or since its last request finished. `None` while a
+    /// request is open, and for an HTTP/2 connection.
+    pub(crate) fn quiet_for(&self, now: Instant) -> Option<Duration> {
+        let quiet = &self.quiet;
+        if quiet.multiplexed.load(Ordering::Relaxed) || quiet.open.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since_ns = quiet.since_ns.load(Ordering::Relaxed);
+        let since = quiet.opened + Duration::from_nanos(since_ns);
+        Some(now.saturating_duration_since(since))
     }
 
     /// The request handed over by [`hold`](Self::hold), if any.
@@ -225,5 +298,54 @@ impl SocketHandle {
     fn borrow(&self) -> std::os::windows::io::BorrowedSocket<'_> {
         // SAFETY: as for unix above.
         unsafe { std::os::windows::io::BorrowedSocket::borrow_raw(self.socket) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control over one end of a loopback connection (and the other end,
+    /// kept open).
+    async fn control() -> (Arc<ConnControl>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (control, _abort) = ConnControl::new(&accepted.unwrap().0);
+        (control, client.unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_is_quiet_only_while_no_request_is_open() {
+        let (control, _client) = control().await;
+        let second = Duration::from_secs(1);
+        tokio::time::advance(second).await;
+        assert_eq!(
+            control.quiet_for(Instant::now()),
+            Some(second),
+            "since it opened"
+        );
+
+        let first = control.busy();
+        let other = control.busy();
+        tokio::time::advance(5 * second).await;
+        assert_eq!(control.quiet_for(Instant::now()), None);
+        drop(first);
+        assert_eq!(control.quiet_for(Instant::now()), None, "one is still open");
+        drop(other);
+        tokio::time::advance(second).await;
+        assert_eq!(
+            control.quiet_for(Instant::now()),
+            Some(second),
+            "since the last one finished"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_http2_connection_is_never_quiet() {
+        let (control, _client) = control().await;
+        control.multiplexed();
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert_eq!(control.quiet_for(Instant::now()), None);
     }
 }

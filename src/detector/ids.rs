@@ -12,9 +12,12 @@
 //! both. Non-detection answers (`/health`, `/admin/*`, errors from the
 //! router) echo the headers the same way.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::control::journal::StoredHeaders;
+use crate::sampling::header;
 
 /// `X-Correlation-ID`.
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -37,8 +40,7 @@ impl RequestIds {
     /// `X-Request-ID` came (only called then).
     pub(crate) fn from_headers(headers: &HeaderMap, made_up: impl FnOnce() -> String) -> Self {
         let text = |name: &HeaderName| {
-            headers
-                .get(name)
+            header(headers, name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
@@ -93,18 +95,16 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The headers the journal keeps besides the ids — the FMS orchestrator's
 /// `detector-id` and `x-model-name`, and a W3C `traceparent` — or `None`
 /// when none came (the common case costs the journal one pointer).
-pub(crate) fn kept_headers(headers: &HeaderMap) -> Option<Box<StoredHeaders>> {
+pub(crate) fn kept_headers(headers: &HeaderMap) -> Option<Arc<StoredHeaders>> {
     let text = |name: HeaderName| {
-        headers
-            .get(name)
-            .map(|v| Box::from(String::from_utf8_lossy(v.as_bytes()).as_ref()))
+        header(headers, &name).map(|v| Box::from(String::from_utf8_lossy(v.as_bytes()).as_ref()))
     };
     let kept = StoredHeaders {
         detector_id: text(DETECTOR_ID),
         model_name: text(X_MODEL_NAME),
         traceparent: text(TRACEPARENT),
     };
-    (kept != StoredHeaders::default()).then(|| Box::new(kept))
+    (kept != StoredHeaders::default()).then(|| Arc::new(kept))
 }
 
 /// The id headers a caller sent, kept to copy onto an answer that did not
@@ -115,7 +115,7 @@ pub(crate) struct SentIds([Option<HeaderValue>; 2]);
 impl SentIds {
     /// The caller's `X-Correlation-ID` and `X-Request-ID`, as sent.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
-        Self([X_CORRELATION_ID, X_REQUEST_ID].map(|name| headers.get(name).cloned()))
+        Self([X_CORRELATION_ID, X_REQUEST_ID].map(|name| header(headers, &name).cloned()))
     }
 
     /// Copies them onto `answer`, keeping ids the answer already carries.

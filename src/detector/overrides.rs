@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderName};
 
 use crate::profile::{Fault, FaultKind, FaultMenu, HangEnd, MsRange};
-use crate::sampling::Imposed;
+use crate::sampling::{Imposed, header};
 
 // Constants rather than `&str`s: a lookup by `&str` parses the name first.
 const DELAY: HeaderName = HeaderName::from_static("x-mock-delay-ms");
@@ -32,11 +32,8 @@ pub(crate) enum Requested {
 
 /// Reads the override headers. Bad values are an error message for a 400.
 pub(crate) fn read(headers: &HeaderMap, allowed: bool) -> Result<Requested, String> {
-    let get = |name: HeaderName| {
-        headers
-            .get(name)
-            .map(|v| v.to_str().unwrap_or("\u{fffd}").trim())
-    };
+    let get =
+        |name: HeaderName| header(headers, &name).map(|v| v.to_str().unwrap_or("\u{fffd}").trim());
     let (delay, fault, status) = (get(DELAY), get(FAULT), get(STATUS));
     if delay.is_none() && fault.is_none() && status.is_none() {
         return Ok(Requested::Nothing);

@@ -443,9 +443,7 @@ where
             id,
         )
     };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
+    let declared = crate::sampling::header(&parts.headers, &header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

@@ -143,7 +143,7 @@ impl ReplayEvent {
 /// The attempt a client states in `header` (1 for the first send), if it
 /// sent the header.
 fn stated_attempt(header: &HeaderName, headers: &HeaderMap) -> Result<Option<u32>, String> {
-    let Some(value) = headers.get(header) else {
+    let Some(value) = crate::sampling::header(headers, header) else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(value.as_bytes());

@@ -62,8 +62,8 @@ impl DetectorService {
         self.state.read_timeout()
     }
 
-    /// Counts a connection hyper closed because its request head did not
-    /// arrive within the read timeout.
+    /// Counts a connection cut because no request came on it within the
+    /// read timeout (a half-sent head, or an idle keep-alive connection).
     pub(crate) fn headers_timed_out(&self) {
         self.state.client_timed_out("headers");
     }

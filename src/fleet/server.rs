@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -52,15 +53,9 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper starts this timer whenever it waits for a request head — on a
-    // fresh connection and between keep-alive requests — so it bounds both
-    // slow headers (slowloris) and idle connections.
-    let mut read_timeout = service.read_timeout();
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
+    // No hyper header read timeout: it makes and cancels a timer for every
+    // request. Each connection cuts itself when quiet instead (below).
+    let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut spare = Spare::reserve();
@@ -74,12 +69,6 @@ pub(crate) async fn serve(
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    // A live profile change may set another read timeout;
-                    // new connections get it.
-                    if service.read_timeout() != read_timeout {
-                        read_timeout = service.read_timeout();
-                        builder.http1().header_read_timeout(read_timeout);
-                    }
                     let task = connection(stream, service.clone(), &builder, &graceful);
                     connections.spawn(task);
                 }
@@ -124,7 +113,11 @@ async fn drain_connections(
     }
 }
 
-/// The task serving one connection.
+/// The task serving one connection. It cuts the connection once no request
+/// has been open on it for the detector's read timeout — since it opened,
+/// or since its last answer — which bounds a half-sent head (slowloris) and
+/// an idle keep-alive connection alike, with one timer re-armed only when
+/// it fires (see [`ConnControl::quiet_for`]).
 fn connection(
     stream: TcpStream,
     app: DetectorService,
@@ -137,13 +130,22 @@ fn connection(
     let task_control = control.clone();
     let watcher = app.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        if request.version() == hyper::Version::HTTP_2 {
+            control.multiplexed();
+        }
+        // Dropped with the answer's future (a streamed answer holds its own).
+        let busy = control.busy();
         let arrival = Arrival {
             at: Instant::now(),
             wall: std::time::SystemTime::now(),
             control: control.clone(),
         };
-        let response = app.call(request, arrival);
-        async move { Ok::<_, Infallible>(response.await) }
+        // `map`, not an `async` block: a block would hold the request's
+        // future twice (captured, then awaited) and copy it on first poll.
+        app.call(request, arrival).map(move |response| {
+            drop(busy);
+            Ok::<_, Infallible>(response)
+        })
     });
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
@@ -152,22 +154,35 @@ fn connection(
     // on (a held request keeps only its socket).
     let mut conn = Box::pin(graceful.watch(conn));
     async move {
-        let how = tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(error) = result {
-                    let hyper_error = error.downcast_ref::<hyper::Error>();
-                    if hyper_error.is_some_and(hyper::Error::is_timeout) {
-                        watcher.headers_timed_out();
-                    } else {
+        let check = tokio::time::sleep(watcher.read_timeout());
+        tokio::pin!(check);
+        let how = loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(error) = result {
                         tracing::debug!(%error, "connection ended with an error");
                     }
+                    return;
                 }
-                return;
+                how = abort.wait_for(Option::is_some) => match how {
+                    Ok(how) => break *how,
+                    Err(_) => return,
+                },
+                () = &mut check => {
+                    // The current profile's timeout: a live change reaches
+                    // open connections at their next check.
+                    let timeout = watcher.read_timeout();
+                    let now = Instant::now();
+                    match task_control.quiet_for(now) {
+                        Some(quiet) if quiet >= timeout => {
+                            watcher.headers_timed_out();
+                            return; // dropping the connection closes it
+                        }
+                        Some(quiet) => check.as_mut().reset(now + (timeout - quiet)),
+                        None => check.as_mut().reset(now + timeout),
+                    }
+                }
             }
-            how = abort.wait_for(Option::is_some) => match how {
-                Ok(how) => *how,
-                Err(_) => return,
-            },
         };
         drop(abort);
         end_aborted(how, conn, &task_control).await;

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::profile::{FieldError, MAX_REPLAY_CAPACITY, Replay, ReplayOptions};
 
@@ -152,6 +152,24 @@ impl ReplayPolicy {
     }
 }
 
+/// A request with at most this many headers is searched by comparing names,
+/// not by hashing the one looked up (what `HeaderMap::get` does).
+const SCANNED_UP_TO: usize = 12;
+
+/// The first value of `name` in `headers`, as [`HeaderMap::get`] gives it.
+/// Requests carry a handful of headers and the engine looks up a dozen
+/// names, most of them absent: comparing a few names is cheaper than
+/// hashing each name looked up, so small maps are scanned.
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
+    if headers.keys_len() > SCANNED_UP_TO {
+        return headers.get(name);
+    }
+    // `iter` yields a name's first value before its others.
+    headers
+        .iter()
+        .find_map(|(sent, value)| (sent == name).then_some(value))
+}
+
 /// `traceparent`: keyed by its trace id alone, which every retry of a
 /// traced call shares (the parent span id changes per attempt).
 const TRACEPARENT: &str = "traceparent";
@@ -160,7 +178,7 @@ impl KeyRule {
     /// The key of a request with `headers` and `body`.
     pub(crate) fn key(&self, headers: &HeaderMap, body: &[u8]) -> RequestKey {
         let id = self.headers.iter().find_map(|name| {
-            let value = headers.get(name)?.to_str().ok()?;
+            let value = header(headers, name)?.to_str().ok()?;
             let value = if name.as_str() == TRACEPARENT {
                 trace_id(value)
             } else {
@@ -288,6 +306,33 @@ impl StableHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_is_found_as_header_map_get_finds_it_in_maps_of_any_size() {
+        let names = ["x-request-id", "traceparent", "content-type", "x-absent"];
+        for size in [0, 1, 3, SCANNED_UP_TO, SCANNED_UP_TO + 1, 40] {
+            let mut headers = HeaderMap::new();
+            for i in 0..size {
+                let name = HeaderName::try_from(format!("x-filler-{i}")).unwrap();
+                headers.insert(name, HeaderValue::from(i));
+            }
+            headers.append("x-request-id", HeaderValue::from_static("first"));
+            headers.append("x-request-id", HeaderValue::from_static("second"));
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            for name in names {
+                let name = HeaderName::from_static(name);
+                assert_eq!(
+                    header(&headers, &name),
+                    headers.get(&name),
+                    "{name} in {size}"
+                );
+            }
+            assert_eq!(
+                header(&headers, &HeaderName::from_static("x-request-id")).unwrap(),
+                "first"
+            );
+        }
+    }
 
     fn rule(headers: &[&str], body: bool) -> KeyRule {
         KeyRule {

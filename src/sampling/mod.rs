@@ -12,6 +12,7 @@ pub(crate) mod rng;
 pub(crate) use behaviour::{Behaviour, ReadyBursts};
 pub use forecast::{Fate, Forecast};
 pub use key::RequestKey;
+pub(crate) use key::header;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -33,7 +33,7 @@ use super::super::response::{AnswerContext, Identity};
 use super::Endpoint;
 use super::spans::CharOffsets;
 use crate::profile::Protocol;
-use crate::sampling::Plan;
+use crate::sampling::{Plan, header};
 
 /// An FMS refusal.
 fn refused(status: StatusCode, code: &'static str, message: String, id: &str) -> ApiError {
@@ -106,7 +106,7 @@ fn threshold(params: &Map<String, Value>, id: &str) -> Result<f64, ApiError> {
 
 /// Requires the `detector-id` header.
 fn require_detector_id(snapshot: &Snapshot, parts: &Parts) -> Result<(), ApiError> {
-    if parts.headers.contains_key(DETECTOR_ID) {
+    if header(&parts.headers, &DETECTOR_ID).is_some() {
         return Ok(());
     }
     Err(invalid(
