@@ -29,8 +29,11 @@ pub(super) struct Needs {
     digits: usize,
     /// Lowercase words that must all occur (in the lowercased content).
     words: &'static [&'static str],
-    /// Lowercase words of which at least one must occur (empty: no condition).
+    /// Lowercase words of which at least one must come right after the
+    /// byte `after`, whitespace between (empty: no condition).
     any_word: &'static [&'static str],
+    /// The byte `any_word` must follow.
+    after: u8,
 }
 
 impl Needs {
@@ -41,6 +44,7 @@ impl Needs {
         digits: 0,
         words: &[],
         any_word: &[],
+        after: 0,
     };
 
     /// Every byte of `all` must occur.
@@ -67,9 +71,20 @@ impl Needs {
         Needs { words, ..self }
     }
 
-    /// At least one of these lowercase words must occur, too.
-    pub(super) const fn and_any_word(self, any_word: &'static [&'static str]) -> Needs {
-        Needs { any_word, ..self }
+    /// At least one of these lowercase words must come right after the
+    /// byte `after`, with nothing but whitespace (as a regex's `\s`)
+    /// between, too. One `memchr` for the byte, where searching the content
+    /// for each word would take a pass per word.
+    pub(super) const fn and_any_word_after(
+        self,
+        after: u8,
+        any_word: &'static [&'static str],
+    ) -> Needs {
+        Needs {
+            any_word,
+            after,
+            ..self
+        }
     }
 }
 
@@ -125,7 +140,8 @@ pub(super) struct Screen {
     any: u64,
     digits: usize,
     words: Box<[Finder<'static>]>,
-    any_word: Box<[Finder<'static>]>,
+    any_word: &'static [&'static str],
+    after: u8,
 }
 
 impl Screen {
@@ -148,7 +164,8 @@ impl Screen {
             any: mask(needs.any),
             digits: needs.digits,
             words: finders(needs.words),
-            any_word: finders(needs.any_word),
+            any_word: needs.any_word,
+            after: needs.after,
         }
     }
 
@@ -161,9 +178,27 @@ impl Screen {
     /// Whether the lowercased content holds the words the rule needs.
     pub(super) fn admits_words(&self, folded: &str) -> bool {
         let found = |finder: &Finder<'_>| finder.find(folded.as_bytes()).is_some();
-        self.words.iter().all(found)
-            && (self.any_word.is_empty() || self.any_word.iter().any(found))
+        self.words.iter().all(found) && (self.any_word.is_empty() || self.word_after(folded))
     }
+
+    /// Whether one of `any_word` comes right after an `after` byte.
+    fn word_after(&self, folded: &str) -> bool {
+        let bytes = folded.as_bytes();
+        memchr::memchr_iter(self.after, bytes).any(|at| {
+            let rest = &bytes[at + 1..];
+            let start = rest.iter().position(|b| !is_regex_space(*b));
+            let rest = &rest[start.unwrap_or(rest.len())..];
+            self.any_word
+                .iter()
+                .any(|word| rest.starts_with(word.as_bytes()))
+        })
+    }
+}
+
+/// `(?-u)\s`: space, `\t`, `\n`, `\v`, `\f`, `\r` (`u8::is_ascii_whitespace`
+/// leaves out `\v`).
+fn is_regex_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r')
 }
 
 /// Which tracked bytes a content holds (a letter need is met by either
@@ -268,9 +303,21 @@ mod tests {
         assert!(screen.has_words());
         assert!(screen.admits_words("x union all select y"));
         assert!(!screen.admits_words("x union all y"));
-        let screen = Screen::of(&Needs::all(b";").and_any_word(&["drop", "delete"]));
+        let screen = Screen::of(&Needs::all(b";").and_any_word_after(b';', &["drop", "delete"]));
         assert!(screen.admits_words("; delete from t"));
+        assert!(screen.admits_words("x;drop"));
+        assert!(screen.admits_words("a; b;\t\x0B\x0C\r\n drop table"));
         assert!(!screen.admits_words("; truncate table t"));
+        assert!(
+            !screen.admits_words("drop; it"),
+            "the word must follow the byte"
+        );
+        assert!(
+            !screen.admits_words("; x drop"),
+            "with only whitespace between"
+        );
+        assert!(!screen.admits_words("drop delete"));
+        assert!(!screen.admits_words(";"));
         assert!(!Screen::of(&Needs::all(b";")).has_words());
         assert!(Screen::of(&Needs::all(b";")).admits_words(""));
     }

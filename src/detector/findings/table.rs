@@ -224,7 +224,8 @@ pub(super) static RULES: &[Rule] = &[
         matcher: Matcher::Folded(
             r"(?-u);\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown)\b",
         ),
-        needs: Needs::all(b";t").and_any_word(&["drop", "delete", "truncate", "shutdown"]),
+        needs: Needs::all(b";t")
+            .and_any_word_after(b';', &["drop", "delete", "truncate", "shutdown"]),
         check: None,
         redaction: Redaction::Verbatim,
     },

@@ -131,6 +131,30 @@ pub(super) struct SpanDetection<'a> {
     score: f64,
 }
 
+impl SpanDetection<'_> {
+    /// Writes the detection as its `Serialize` does (tested to match),
+    /// without the serializer's per-field machinery: every contents answer
+    /// writes one per finding.
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut number = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"start\":");
+        out.extend_from_slice(number.format(self.start).as_bytes());
+        out.extend_from_slice(b",\"end\":");
+        out.extend_from_slice(number.format(self.end).as_bytes());
+        // Strings and the score still go through serde_json: escaping and
+        // float formatting stay exactly its own.
+        out.extend_from_slice(b",\"text\":");
+        let _ = serde_json::to_writer(&mut *out, self.text);
+        out.extend_from_slice(b",\"detection\":");
+        let _ = serde_json::to_writer(&mut *out, self.detection);
+        out.extend_from_slice(b",\"detection_type\":");
+        let _ = serde_json::to_writer(&mut *out, self.detection_type);
+        out.extend_from_slice(b",\"score\":");
+        let _ = serde_json::to_writer(&mut *out, &self.score);
+        out.push(b'}');
+    }
+}
+
 /// One detection of a whole text (generation, chat, context).
 #[derive(Debug, Serialize)]
 #[cfg_attr(
@@ -211,17 +235,22 @@ impl Wire for Contents {
             }
             let found = id.findings.scan(content);
             let mut offsets = CharOffsets::new(content);
-            let spans: Vec<SpanDetection<'_>> = kept(&found, parsed.threshold)
-                .map(|f| SpanDetection {
+            out.push(b'[');
+            for (j, f) in kept(&found, parsed.threshold).enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let span = SpanDetection {
                     start: offsets.at(f.start),
                     end: offsets.at(f.end),
                     text: &content[f.start..f.end],
                     detection: f.subcategory,
                     detection_type: f.category,
                     score: f.confidence,
-                })
-                .collect();
-            let _ = serde_json::to_writer(&mut out, &spans);
+                };
+                span.write(&mut out);
+            }
+            out.push(b']');
         }
         out.push(b']');
         Bytes::from(out)
@@ -396,4 +425,37 @@ fn push_line(text: &mut String, line: &str) {
         text.push('\n');
     }
     text.push_str(line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_span_detection_is_what_serde_writes() {
+        let texts = [
+            "jo@ex.io",
+            "",
+            "quote \" and backslash \\ and\nnewline\ttab \u{1}",
+            "日本語 🙂 naïve",
+        ];
+        for (i, text) in texts.into_iter().enumerate() {
+            for score in [0.95, 0.7, 1.0, 0.0, 1e-6, 0.333_333_333_333_333_3] {
+                let span = SpanDetection {
+                    start: i * 1_000_003,
+                    end: usize::MAX - i,
+                    text,
+                    detection: "email",
+                    detection_type: "pii",
+                    score,
+                };
+                let mut written = Vec::new();
+                span.write(&mut written);
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    serde_json::to_string(&span).unwrap()
+                );
+            }
+        }
+    }
 }

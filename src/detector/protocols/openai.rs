@@ -185,7 +185,8 @@ impl Wire for Moderations {
             .iter()
             .map(|input| moderate(id, input, parsed.threshold))
             .collect();
-        let answer_id = format!("modr-{}-{}", id.detector_id, ctx.seq);
+        let mut seq = itoa::Buffer::new();
+        let answer_id = ["modr-", &id.detector_id, "-", seq.format(ctx.seq)].concat();
         Bytes::from(answer(&answer_id, &parsed.model, &results))
     }
 }
@@ -298,9 +299,7 @@ impl Moderated {
             out.extend_from_slice(if flags[i] { b"true" } else { b"false" });
         });
         out.extend_from_slice(b",\"category_scores\":");
-        per_category(out, |out, i| {
-            let _ = serde_json::to_writer(&mut *out, &self.scores[i]);
-        });
+        per_category(out, |out, i| write_score(out, self.scores[i]));
         out.extend_from_slice(b",\"category_applied_input_types\":");
         per_category(out, |out, i| {
             let image = self.has_image && IMAGE_CATEGORIES.contains(&CATEGORIES[i]);
@@ -312,6 +311,19 @@ impl Moderated {
             });
         });
         out.push(b'}');
+    }
+}
+
+/// How serde_json writes [`CLEAN_SCORE`]: most scores of most answers, so
+/// written without formatting the number each time (tested to match).
+const CLEAN_SCORE_JSON: &[u8] = b"1e-6";
+
+/// A score as serde_json writes it.
+fn write_score(out: &mut Vec<u8>, score: f64) {
+    if score == CLEAN_SCORE {
+        out.extend_from_slice(CLEAN_SCORE_JSON);
+    } else {
+        let _ = serde_json::to_writer(&mut *out, &score);
     }
 }
 
@@ -355,6 +367,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_clean_score_is_written_as_serde_json_writes_it() {
+        assert_eq!(CLEAN_SCORE_JSON, serde_json::to_vec(&CLEAN_SCORE).unwrap());
+        for score in [CLEAN_SCORE, 0.0, 0.75, 0.95, 1.0, 2e-6] {
+            let mut out = Vec::new();
+            write_score(&mut out, score);
+            assert_eq!(out, serde_json::to_vec(&score).unwrap(), "{score}");
+        }
+    }
 
     #[test]
     fn a_result_is_the_json_it_should_be() {
