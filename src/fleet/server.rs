@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::shed::Spare;
 use crate::detector::DetectorService;
@@ -171,21 +172,34 @@ fn connection(
                 () = &mut check => {
                     // The current profile's timeout: a live change reaches
                     // open connections at their next check.
-                    let timeout = watcher.read_timeout();
-                    let now = Instant::now();
-                    match task_control.quiet_for(now) {
-                        Some(quiet) if quiet >= timeout => {
-                            watcher.headers_timed_out();
-                            return; // dropping the connection closes it
-                        }
-                        Some(quiet) => check.as_mut().reset(now + (timeout - quiet)),
-                        None => check.as_mut().reset(now + timeout),
+                    if quiet_too_long(&task_control, watcher.read_timeout(), check.as_mut()) {
+                        watcher.headers_timed_out();
+                        return; // dropping the connection closes it
                     }
                 }
             }
         };
         drop(abort);
         end_aborted(how, conn, &task_control).await;
+    }
+}
+
+/// At a check of a connection: whether it has been quiet for `timeout`;
+/// if not, `check` is re-armed for when it would have been.
+fn quiet_too_long(control: &ConnControl, timeout: Duration, check: Pin<&mut Sleep>) -> bool {
+    let now = Instant::now();
+    match control.quiet_for(now) {
+        Some(quiet) if quiet >= timeout => true,
+        Some(quiet) => {
+            check.reset(now + (timeout - quiet));
+            false
+        }
+        // A request is open: look again a whole timeout later (it can
+        // only go quiet after it finishes).
+        None => {
+            check.reset(now + timeout);
+            false
+        }
     }
 }
 
