@@ -94,17 +94,69 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The headers the journal keeps besides the ids — the FMS orchestrator's
 /// `detector-id` and `x-model-name`, and a W3C `traceparent` — or `None`
-/// when none came (the common case costs the journal one pointer).
+/// when none came (the common case costs the journal one pointer). A
+/// detector keeps them through its [`LastKept`]; this is what that must
+/// equal.
+#[cfg(test)]
 pub(crate) fn kept_headers(headers: &HeaderMap) -> Option<Arc<StoredHeaders>> {
-    let text = |name: HeaderName| {
-        header(headers, &name).map(|v| Box::from(String::from_utf8_lossy(v.as_bytes()).as_ref()))
-    };
-    let kept = StoredHeaders {
-        detector_id: text(DETECTOR_ID),
-        model_name: text(X_MODEL_NAME),
-        traceparent: text(TRACEPARENT),
-    };
-    (kept != StoredHeaders::default()).then(|| Arc::new(kept))
+    Sent::of(headers).kept()
+}
+
+/// The kept headers as sent.
+struct Sent<'h>([Option<&'h HeaderValue>; 3]);
+
+impl<'h> Sent<'h> {
+    fn of(headers: &'h HeaderMap) -> Self {
+        Self([DETECTOR_ID, X_MODEL_NAME, TRACEPARENT].map(|name| header(headers, &name)))
+    }
+
+    fn kept(&self) -> Option<Arc<StoredHeaders>> {
+        let text = |value: Option<&HeaderValue>| {
+            value.map(|v| Box::from(String::from_utf8_lossy(v.as_bytes()).as_ref()))
+        };
+        let [detector_id, model_name, traceparent] = self.0;
+        let kept = StoredHeaders {
+            detector_id: text(detector_id),
+            model_name: text(model_name),
+            traceparent: text(traceparent),
+        };
+        (kept != StoredHeaders::default()).then(|| Arc::new(kept))
+    }
+
+    /// Whether `kept` holds exactly these values.
+    fn are(&self, kept: &StoredHeaders) -> bool {
+        let fields = [&kept.detector_id, &kept.model_name, &kept.traceparent];
+        self.0.iter().zip(fields).all(|(sent, kept)| {
+            sent.map(HeaderValue::as_bytes) == kept.as_deref().map(str::as_bytes)
+        })
+    }
+}
+
+/// One detector's last kept headers, shared by the requests that send the
+/// same ones: an FMS orchestrator sends a detector the same `detector-id`
+/// (and model name) on every request, which would otherwise cost two
+/// allocations each time. A `traceparent`, new on every call, is kept anew.
+#[derive(Debug, Default)]
+pub(crate) struct LastKept(std::sync::Mutex<Option<Arc<StoredHeaders>>>);
+
+impl LastKept {
+    /// The headers the journal keeps besides the ids — the FMS
+    /// orchestrator's `detector-id` and `x-model-name`, and a W3C
+    /// `traceparent` — or `None` when none came (the common case costs the
+    /// journal one pointer); the last ones again when they are the same.
+    pub(crate) fn of(&self, headers: &HeaderMap) -> Option<Arc<StoredHeaders>> {
+        let sent = Sent::of(headers);
+        if sent.0.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = last.as_ref().filter(|kept| sent.are(kept)) {
+            return Some(kept.clone());
+        }
+        let kept = sent.kept();
+        last.clone_from(&kept);
+        kept
+    }
 }
 
 /// The id headers a caller sent, kept to copy onto an answer that did not
@@ -189,6 +241,41 @@ mod tests {
         assert_eq!(sent.detector_id.as_deref(), Some("pii-v1"));
         assert_eq!(sent.model_name, None);
         assert!(sent.traceparent.as_deref().unwrap().starts_with("00-4bf9"));
+    }
+
+    #[test]
+    fn the_same_kept_headers_are_shared_and_others_kept_anew() {
+        let last = LastKept::default();
+        let fms = headers(&[("detector-id", "pii-v1"), ("x-model-name", "m")]);
+        let first = last.of(&fms).unwrap();
+        let again = last.of(&fms).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(Some(first.clone()), kept_headers(&fms));
+
+        for other in [
+            headers(&[("detector-id", "pii-v2"), ("x-model-name", "m")]),
+            headers(&[("detector-id", "pii-v1")]),
+            headers(&[
+                ("detector-id", "pii-v1"),
+                ("x-model-name", "m"),
+                ("traceparent", "t"),
+            ]),
+        ] {
+            let kept = last.of(&other).unwrap();
+            assert!(!Arc::ptr_eq(&first, &kept));
+            assert_eq!(Some(kept), kept_headers(&other));
+        }
+        assert_eq!(last.of(&HeaderMap::new()), None);
+        // Bytes that are not UTF-8 are kept lossily; whatever is reused
+        // is what would have been kept.
+        let odd =
+            HeaderMap::from_iter([(DETECTOR_ID, HeaderValue::from_bytes(b"id-\xff").unwrap())]);
+        let lossy = last.of(&odd).unwrap();
+        assert_eq!(lossy.detector_id.as_deref(), Some("id-\u{fffd}"));
+        let replaced =
+            HeaderMap::from_iter([(DETECTOR_ID, HeaderValue::from_str("id-\u{fffd}").unwrap())]);
+        assert_eq!(last.of(&replaced), kept_headers(&replaced));
+        assert_eq!(last.of(&odd), Some(lossy));
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub(crate) struct DetectorState {
     replay_events: replay::ReplayCounters,
     pub(crate) metrics: Metrics,
     series: series::Series,
+    /// The last headers kept for the journal, reused while they repeat.
+    kept_headers: ids::LastKept,
     in_flight: IntGauge,
     pub(crate) admin: AdminAccess,
     /// The read timeout of a profile that sets none (the fleet's).
@@ -175,6 +177,7 @@ impl DetectorState {
             started: Instant::now(),
             metrics,
             series: series::Series::default(),
+            kept_headers: ids::LastKept::default(),
             admin,
             default_read_timeout: DEFAULT_READ_TIMEOUT,
         })

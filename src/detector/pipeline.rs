@@ -35,7 +35,7 @@ use http_body_util::{BodyExt, Collected};
 use super::act::{InFlight, Incoming, Note, act};
 use super::conn::Arrival;
 use super::error::ApiError;
-use super::ids::{self, RequestIds};
+use super::ids::RequestIds;
 use super::overrides::{self, Requested};
 use super::protocols::Endpoint;
 use super::response::{AnswerContext, Identity};
@@ -270,7 +270,7 @@ fn arrive(
         control: connection.map(|a| a.control.clone()),
         http1: parts.version <= axum::http::Version::HTTP_11,
         ids: RequestIds::from_headers(&parts.headers, || made_up_request_id(detector_id, seq)),
-        headers: ids::kept_headers(&parts.headers),
+        headers: state.kept_headers.of(&parts.headers),
         key: None,
     }
 }
