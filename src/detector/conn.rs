@@ -102,9 +102,10 @@ struct Quiet {
     open: AtomicU32,
     /// When the last request finished, in nanoseconds after `opened`.
     since_ns: AtomicU64,
-    /// Set by an HTTP/2 request: an idle HTTP/2 connection is not a stalled
-    /// client, so it is never cut for quiet (as hyper's header read timeout
-    /// never applied to HTTP/2 either).
+    /// Set by an HTTP/2 request: from then on the connection is never cut
+    /// for quiet. An idle HTTP/2 connection is not a stalled client, and
+    /// hyper's header read timeout never applied to HTTP/2 either; one that
+    /// sends no request at all is cut like any other.
     multiplexed: AtomicBool,
 }
 
