@@ -7,8 +7,8 @@
 //!    in request mode ([`replay`](super::replay)) and let the [`Wire`]
 //!    parse it (a bad request is answered and journaled here);
 //! 3. **impose** — count its attempt (when it has a key), take a replayed
-//!    journal's outcome for this request, if any; else ask the `X-Mock-*` headers (when allowed) or runtime control
-//!    what overrides it;
+//!    journal's outcome for this request, if any; else ask the `X-Mock-*`
+//!    headers (when allowed) or runtime control what overrides it;
 //! 4. **plan** — draw latency, fault and per-item failures from the
 //!    request's own seeded generator ([`sampling::plan`]), keyed by its key
 //!    and attempt in request mode, by its arrival number in sequence mode;
@@ -443,7 +443,7 @@ where
             id,
         )
     };
-    let declared = crate::sampling::header(&parts.headers, &header::CONTENT_LENGTH)
+    let declared = sampling::header(&parts.headers, &header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

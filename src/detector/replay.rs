@@ -17,7 +17,7 @@ use super::{DetectorState, Snapshot};
 use crate::control::book::ReplayBook;
 use crate::control::journal::Drawn;
 use crate::profile::Replay;
-use crate::sampling::RequestKey;
+use crate::sampling::{self, RequestKey};
 
 impl DetectorState {
     /// The request's key, when its draws or a replayed journal need it.
@@ -143,7 +143,7 @@ impl ReplayEvent {
 /// The attempt a client states in `header` (1 for the first send), if it
 /// sent the header.
 fn stated_attempt(header: &HeaderName, headers: &HeaderMap) -> Result<Option<u32>, String> {
-    let Some(value) = crate::sampling::header(headers, header) else {
+    let Some(value) = sampling::header(headers, header) else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(value.as_bytes());

@@ -113,16 +113,16 @@ pub(crate) async fn run(bench: &mut Bench) -> Result<(), BenchError> {
     let one_body = |load: &Load| load.template.replace(TICKET_PLACEHOLDER, "1");
     let base_body = one_body(&base_load);
     let bodies: Vec<String> = loads.iter().map(one_body).collect();
+    let base = Traffic {
+        duration: bench.settings.protocol_round,
+        path: base_load.path,
+        script: base_script.as_deref(),
+        body: &base_body,
+        headers: base_load.headers,
+    };
     let mut pairs: Vec<[Side; 2]> = loads.iter().map(|_| Default::default()).collect();
     for i in 0..bench.settings.protocol_pairs {
         for (p, ((load, script), body)) in loads.iter().zip(&scripts).zip(&bodies).enumerate() {
-            let base = Traffic {
-                duration: bench.settings.protocol_round,
-                path: base_load.path,
-                script: base_script.as_deref(),
-                body: &base_body,
-                headers: base_load.headers,
-            };
             let protocol = Traffic {
                 duration: bench.settings.protocol_round,
                 path: load.path,

@@ -31,9 +31,8 @@
 //! rule groups; `table` is the rule table itself (patterns and keyword
 //! lists); `validators` the extra checks some rules apply (Luhn, SSN ranges);
 //! `compiled` the regexes built once from the table; `email` the email
-//! rule's scanner; `scan` the scanning,
-//! de-duplication, capping and redaction; `verdict` the choice of the single
-//! [`Verdict`]. The public vocabulary ([`Finding`], [`Severity`], [`Verdict`]
+//! rule's scanner; `scan` the scanning, de-duplication, capping and
+//! redaction; `verdict` the choice of the single [`Verdict`]. The public vocabulary ([`Finding`], [`Severity`], [`Verdict`]
 //! and the limits) is defined here.
 
 mod census;
