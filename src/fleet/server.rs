@@ -2,14 +2,12 @@
 //! per connection, graceful drain with a deadline, and the per-connection
 //! control that lets handlers close or reset their connection.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -134,19 +132,13 @@ fn connection(
         if request.version() == hyper::Version::HTTP_2 {
             control.multiplexed();
         }
-        // Dropped with the answer's future (a streamed answer holds its own).
         let busy = control.busy();
         let arrival = Arrival {
             at: Instant::now(),
             wall: std::time::SystemTime::now(),
             control: control.clone(),
         };
-        // `map`, not an `async` block: a block would hold the request's
-        // future twice (captured, then awaited) and copy it on first poll.
-        app.call(request, arrival).map(move |response| {
-            drop(busy);
-            Ok::<_, Infallible>(response)
-        })
+        app.call(request, arrival, busy)
     });
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
