@@ -27,6 +27,7 @@ pub(crate) mod findings;
 mod handlers;
 mod ids;
 mod memo;
+mod numbers;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub(crate) mod ops;

@@ -1,9 +1,10 @@
 //! Answer bodies: the success body (written by `success`), batch
 //! envelopes and items, injected errors and the deliberately broken bodies.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use serde::Serialize;
@@ -45,12 +46,42 @@ pub(crate) fn timestamp() -> String {
 
 /// [`timestamp()`] as a JSON string, written straight into `out`.
 pub(crate) fn write_timestamp(out: &mut Vec<u8>) {
-    // Digits, `-`, `:`, `.`, `T` and `Z` only: nothing to escape.
-    let _ = write!(
-        out,
-        "\"{}\"",
-        humantime::format_rfc3339_millis(SystemTime::now())
-    );
+    write_timestamp_of(out, SystemTime::now());
+}
+
+/// The last second of RFC 3339 text (up to the end of `9999-12-31`).
+const LAST_SECOND: u64 = 253_402_300_799;
+
+/// `at` as [`timestamp_of`] writes it, as a JSON string (digits, `-`, `:`,
+/// `.`, `T` and `Z`: nothing to escape). Each thread keeps the text of the
+/// last second it wrote, so the calendar is worked out once a second, not
+/// once an answer. A clock before 1970 or after 9999 writes the nearest
+/// time RFC 3339 can say.
+fn write_timestamp_of(out: &mut Vec<u8>, at: SystemTime) {
+    thread_local! {
+        /// A second since the epoch and its `YYYY-MM-DDTHH:MM:SS`.
+        static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    }
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, millis) = match since.as_secs() {
+        secs @ 0..=LAST_SECOND => (secs, since.subsec_millis()),
+        _ => (LAST_SECOND, 999),
+    };
+    let (cached, mut text) = SECOND.get();
+    if cached != secs {
+        let second = UNIX_EPOCH + Duration::from_secs(secs);
+        let mut full = Vec::with_capacity(20);
+        let _ = write!(full, "{}", humantime::format_rfc3339_seconds(second));
+        text.copy_from_slice(&full[..19]);
+        SECOND.set((secs, text));
+    }
+    out.push(b'"');
+    out.extend_from_slice(&text);
+    // Below 1000, so each digit fits a `u8`.
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    out.push(b'.');
+    out.extend_from_slice(&[digit(millis / 100), digit(millis / 10), digit(millis)]);
+    out.extend_from_slice(b"Z\"");
 }
 
 /// `at` as an RFC 3339 UTC timestamp with milliseconds.
@@ -195,5 +226,68 @@ pub(crate) fn batch_body(id: &Identity, results: Vec<BatchItem>) -> BatchBody<'_
         results,
         timestamp: timestamp(),
         batch_mode: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    fn written(at: SystemTime) -> String {
+        let mut out = Vec::new();
+        write_timestamp_of(&mut out, at);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn humantime_json(at: SystemTime) -> String {
+        format!("\"{}\"", humantime::format_rfc3339_millis(at))
+    }
+
+    #[test]
+    fn timestamps_match_humantime_across_the_calendar() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let at = |secs: u64, nanos: u32| UNIX_EPOCH + Duration::new(secs, nanos);
+        let edges = [
+            (0, 0),
+            (0, 999_999_999),
+            (951_782_400, 1_000_000), // 2000-02-29
+            (1_767_225_599, 999_000_000),
+            (1_767_225_600, 0),
+            (4_107_542_399, 5),
+            (LAST_SECOND, 999_999_999),
+        ];
+        for (secs, nanos) in edges {
+            assert_eq!(written(at(secs, nanos)), humantime_json(at(secs, nanos)));
+        }
+        for _ in 0..20_000 {
+            let secs = rng.random_range(0..=LAST_SECOND);
+            let nanos = rng.random_range(0..1_000_000_000);
+            let t = at(secs, nanos);
+            assert_eq!(written(t), humantime_json(t), "{secs}.{nanos:09}");
+            // The same second again, from this thread's kept text.
+            let later = at(secs, rng.random_range(0..1_000_000_000));
+            assert_eq!(written(later), humantime_json(later));
+        }
+    }
+
+    #[test]
+    fn clocks_outside_rfc_3339_write_its_nearest_time() {
+        let before = UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(written(before), "\"1970-01-01T00:00:00.000Z\"");
+        let after = UNIX_EPOCH + Duration::from_secs(LAST_SECOND + 3_600);
+        assert_eq!(written(after), "\"9999-12-31T23:59:59.999Z\"");
+    }
+
+    #[test]
+    fn an_answer_timestamp_is_now() {
+        let before = SystemTime::now();
+        let mut out = Vec::new();
+        write_timestamp(&mut out);
+        let text: String = serde_json::from_slice(&out).unwrap();
+        let stamped = humantime::parse_rfc3339(&text).unwrap();
+        let floor = before - Duration::from_millis(1);
+        assert!(stamped >= floor && stamped <= SystemTime::now(), "{text}");
     }
 }

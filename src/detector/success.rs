@@ -4,9 +4,10 @@
 //! of building the answer. [`BodyFragments`] escapes the fixed parts once per
 //! profile, [`RenderedFindings`] the parts that depend on the content alone
 //! (kept per content by the findings memo), and [`write`] puts the
-//! per-answer values between them. Strings that need escaping and all
-//! numbers go through serde_json (so escaping and number formatting are
-//! serde_json's own).
+//! per-answer values between them. Strings that need escaping and
+//! integers go through serde_json, floats through
+//! [`write_f64`](super::numbers::write_f64) (tested to write serde_json's
+//! own bytes).
 //!
 //! The body carries two field sets at once — the contract's
 //! `DetectorResult` and the seed mock's shape — so either kind of client
@@ -16,6 +17,7 @@
 use serde::Serialize;
 
 use super::findings::{self, Finding};
+use super::numbers::write_f64;
 use super::request::DetectRequest;
 use super::response::{AnswerContext, write_timestamp};
 
@@ -73,7 +75,7 @@ impl RenderedFindings {
     pub(crate) fn new(found: &[Finding]) -> Self {
         let verdict = findings::verdict(found);
         let mut out = Vec::with_capacity(224 + 256 * found.len());
-        value(&mut out, &verdict.confidence);
+        write_f64(&mut out, verdict.confidence);
         key(&mut out, "category");
         string(&mut out, verdict.category);
         key(&mut out, "subcategory");
@@ -97,7 +99,7 @@ impl RenderedFindings {
         key(&mut out, "detections");
         list(&mut out, found, labels);
         key(&mut out, "overall_confidence");
-        value(&mut out, &verdict.confidence);
+        write_f64(&mut out, verdict.confidence);
         key(&mut out, "total_findings");
         value(&mut out, &found.len());
         Self { bytes: out, split }
@@ -148,10 +150,10 @@ pub(crate) fn write(out: &mut Vec<u8>, fragments: &BodyFragments, answer: &Answe
     key(out, "content_length");
     value(out, &answer.req.content.len());
     key(out, "injected_delay_ms");
-    value(out, &answer.ctx.delay_ms);
+    write_f64(out, answer.ctx.delay_ms);
     out.push(b'}');
     key(out, "processing_time_ms");
-    value(out, &answer.ctx.delay_ms);
+    write_f64(out, answer.ctx.delay_ms);
     out.extend_from_slice(fragments.identity.as_bytes());
     value(out, answer.request_id);
     key(out, "timestamp");
@@ -187,7 +189,7 @@ fn labels(out: &mut Vec<u8>, f: &Finding) {
     key(out, "subcategory");
     string(out, f.subcategory);
     key(out, "confidence");
-    value(out, &f.confidence);
+    write_f64(out, f.confidence);
     key(out, "severity");
     string(out, f.severity.as_str());
 }

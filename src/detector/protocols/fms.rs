@@ -27,6 +27,7 @@ use super::super::Snapshot;
 use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::ids::DETECTOR_ID;
+use super::super::numbers::write_f64;
 use super::super::pipeline::{Wire, Work};
 use super::super::request::{NOT_AN_OBJECT, is_array};
 use super::super::response::{AnswerContext, Identity};
@@ -141,8 +142,8 @@ impl SpanDetection<'_> {
         out.extend_from_slice(number.format(self.start).as_bytes());
         out.extend_from_slice(b",\"end\":");
         out.extend_from_slice(number.format(self.end).as_bytes());
-        // Strings and the score still go through serde_json: escaping and
-        // float formatting stay exactly its own.
+        // Strings still go through serde_json (escaping stays exactly its
+        // own), the score through `write_f64` (tested to match it).
         out.extend_from_slice(b",\"text\":");
         let _ = serde_json::to_writer(&mut *out, self.text);
         out.extend_from_slice(b",\"detection\":");
@@ -150,7 +151,7 @@ impl SpanDetection<'_> {
         out.extend_from_slice(b",\"detection_type\":");
         let _ = serde_json::to_writer(&mut *out, self.detection_type);
         out.extend_from_slice(b",\"score\":");
-        let _ = serde_json::to_writer(&mut *out, &self.score);
+        write_f64(out, self.score);
         out.push(b'}');
     }
 }

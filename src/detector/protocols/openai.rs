@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::super::Snapshot;
 use super::super::error::ApiError;
+use super::super::numbers::write_f64;
 use super::super::pipeline::{Wire, Work};
 use super::super::request::object_from_slice;
 use super::super::response::{AnswerContext, Identity};
@@ -323,7 +324,7 @@ fn write_score(out: &mut Vec<u8>, score: f64) {
     if score == CLEAN_SCORE {
         out.extend_from_slice(CLEAN_SCORE_JSON);
     } else {
-        let _ = serde_json::to_writer(&mut *out, &score);
+        write_f64(out, score);
     }
 }
 
