@@ -32,10 +32,13 @@ fn hundredths(x: f64) -> Option<u64> {
     if !(0.0..HUNDREDTHS_BELOW).contains(&x) || x.is_sign_negative() {
         return None;
     }
-    let k = (x * 100.0).round();
+    // The nearest whole number of hundredths (`round` would be a libm call
+    // on baseline x86-64). Should this pick a neighbour, the check below
+    // fails and serde_json writes `x`: slower, never wrong.
+    let k = (x * 100.0 + 0.5) as u64;
     // IEEE division is correctly rounded: equality means `x` is the `f64`
     // nearest to `k / 100`.
-    (k / 100.0 == x).then_some(k as u64)
+    (k as f64 / 100.0 == x).then_some(k)
 }
 
 /// `k / 100` as serde_json writes an `f64`: at least one fractional digit
