@@ -31,6 +31,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Collected};
+use tokio::time::Instant;
 
 use super::act::{InFlight, Incoming, Note, act};
 use super::conn::Arrival;
@@ -138,7 +139,7 @@ where
         wire,
         &snapshot,
         &parts,
-        (body, state.read_timeout_of(&snapshot)),
+        (body, (state.read_timeout_of(&snapshot), incoming.arrival)),
     )
     .await
     {
@@ -295,7 +296,7 @@ async fn parse<W, B>(
     wire: &W,
     snapshot: &Snapshot,
     parts: &Parts,
-    (body, timeout): (B, Duration),
+    (body, timeout): (B, (Duration, Instant)),
 ) -> Result<(W::Parsed, Bytes, Option<RequestKey>), ApiError>
 where
     W: Wire,
@@ -421,14 +422,15 @@ fn attempt_value(attempt: u32) -> HeaderValue {
     }
 }
 
-/// Reads the body within `limit` bytes and `timeout`: 413 `body_too_large`
-/// past the limit, 408 `body_timeout` past the time, 400 `unreadable_body`
-/// if the body breaks off.
+/// Reads the body within `limit` bytes and `timeout` of `since` (the head's
+/// arrival: the deadline costs no clock read): 413 `body_too_large` past
+/// the limit, 408 `body_timeout` past the time, 400 `unreadable_body` if
+/// the body breaks off.
 pub(crate) async fn read_body<B>(
     parts: &Parts,
     body: B,
     limit: usize,
-    timeout: Duration,
+    (timeout, since): (Duration, Instant),
     id: &str,
 ) -> Result<Bytes, ApiError>
 where
@@ -450,7 +452,12 @@ where
         return Err(too_large());
     }
     let collecting = http_body_util::Limited::new(body, limit).collect();
-    let Ok(collected) = tokio::time::timeout(timeout, collecting).await else {
+    // A deadline past what an `Instant` holds is no deadline.
+    let collected = match since.checked_add(timeout) {
+        Some(deadline) => tokio::time::timeout_at(deadline, collecting).await,
+        None => Ok(collecting.await),
+    };
+    let Ok(collected) = collected else {
         return Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             BODY_TIMEOUT,
