@@ -11,6 +11,8 @@
 //! `mapping`), else [`CLEAN_SCORE`]; it is flagged at or above the
 //! profile's `protocol_options.flag_threshold`.
 
+use std::sync::LazyLock;
+
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -282,12 +284,38 @@ struct Moderated {
     has_image: bool,
 }
 
+/// The result of a text input in which nothing was found, below its
+/// threshold: the same bytes for every such input (most of them), written
+/// once by [`Moderated::write_each`].
+static CLEAN_TEXT_RESULT: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let clean = Moderated {
+        scores: [CLEAN_SCORE; CATEGORIES.len()],
+        threshold: 1.0,
+        has_text: true,
+        has_image: false,
+    };
+    let mut out = Vec::new();
+    clean.write_each(&mut out);
+    out
+});
+
 impl Moderated {
     /// `{"flagged", "categories", "category_scores",
-    /// "category_applied_input_types"}`. The category names need no
-    /// escaping, so they are copied as they are; numbers go through
-    /// serde_json.
+    /// "category_applied_input_types"}`: a clean text input's is
+    /// [`CLEAN_TEXT_RESULT`], any other's is written field by field.
     fn write(&self, out: &mut Vec<u8>) {
+        let clean = self.scores.iter().all(|&score| score == CLEAN_SCORE);
+        if clean && CLEAN_SCORE < self.threshold && self.has_text && !self.has_image {
+            out.extend_from_slice(&CLEAN_TEXT_RESULT);
+        } else {
+            self.write_each(out);
+        }
+    }
+
+    /// [`write`](Self::write), field by field. The category names need no
+    /// escaping, so they are copied as they are; numbers go through
+    /// [`write_score`].
+    fn write_each(&self, out: &mut Vec<u8>) {
         let flags = self.scores.map(|score| score >= self.threshold);
         out.extend_from_slice(b"{\"flagged\":");
         out.extend_from_slice(if flags.contains(&true) {
@@ -377,6 +405,37 @@ mod tests {
             write_score(&mut out, score);
             assert_eq!(out, serde_json::to_vec(&score).unwrap(), "{score}");
         }
+    }
+
+    #[test]
+    fn a_clean_text_result_is_written_as_field_by_field() {
+        let thresholds = [0.0, CLEAN_SCORE, 2e-6, 0.5, 1.0, 2.0, f64::NAN];
+        let kinds = [(true, false), (true, true), (false, true), (false, false)];
+        for threshold in thresholds {
+            for (has_text, has_image) in kinds {
+                for violence in [CLEAN_SCORE, 0.75] {
+                    let mut scores = [CLEAN_SCORE; CATEGORIES.len()];
+                    scores[11] = violence;
+                    let result = Moderated {
+                        scores,
+                        threshold,
+                        has_text,
+                        has_image,
+                    };
+                    let (mut fast, mut each) = (Vec::new(), Vec::new());
+                    result.write(&mut fast);
+                    result.write_each(&mut each);
+                    assert_eq!(fast, each, "{threshold} {has_text} {has_image} {violence}");
+                }
+            }
+        }
+        let value: serde_json::Value = serde_json::from_slice(&CLEAN_TEXT_RESULT).unwrap();
+        assert_eq!(value["flagged"], false);
+        assert_eq!(value["category_scores"]["hate"], CLEAN_SCORE);
+        assert_eq!(
+            value["category_applied_input_types"]["sexual"],
+            json!(["text"])
+        );
     }
 
     #[test]
