@@ -124,6 +124,17 @@ pub(crate) fn to_bytes<T: Serialize>(body: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// [`to_bytes`] into a buffer of `capacity` bytes to start with: a body
+/// about that long is written without growing it (serde_json starts at 128
+/// bytes and doubles).
+pub(crate) fn to_bytes_within<T: Serialize>(body: &T, capacity: usize) -> Bytes {
+    let mut out = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut out, body) {
+        Ok(()) => Bytes::from(out),
+        Err(_) => Bytes::new(),
+    }
+}
+
 /// A 200 body that is valid JSON but lacks every required result field.
 pub(crate) fn schema_invalid_body(id: &Identity, request_id: &str) -> Value {
     json!({

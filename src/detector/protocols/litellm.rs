@@ -23,7 +23,7 @@ use super::super::error::ApiError;
 use super::super::findings::Finding;
 use super::super::pipeline::{Wire, Work};
 use super::super::request::object_from_slice;
-use super::super::response::{AnswerContext, Identity};
+use super::super::response::{self, AnswerContext, Identity};
 use super::Endpoint;
 use super::mapping::{self, GuardrailAction};
 use crate::profile::Protocol;
@@ -131,7 +131,9 @@ impl Wire for Guardrail {
     ) -> Bytes {
         let found: Vec<Vec<Finding>> = parsed.texts.iter().map(|t| id.findings.scan(t)).collect();
         let body = decide(&parsed.texts, &found, parsed.threshold);
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        // Room for the texts, masked, and a little escaping.
+        let texts: usize = parsed.texts.iter().map(|text| text.len() + 8).sum();
+        response::to_bytes_within(&body, 64 + texts + texts / 8)
     }
 }
 
