@@ -133,8 +133,8 @@ fn bad(state: &DetectorState, code: &'static str, message: impl Into<String>) ->
 async fn body<T: DeserializeOwned>(state: &DetectorState, request: Request) -> Result<T, ApiError> {
     let (parts, body) = request.into_parts();
     let id = state.current().identity.detector_id.clone();
-    let timeout = (state.read_timeout(), tokio::time::Instant::now());
-    let bytes = pipeline::read_body(&parts, body, ADMIN_BODY_LIMIT, timeout, &id).await?;
+    let read_by = (state.read_timeout(), tokio::time::Instant::now());
+    let bytes = pipeline::read_body(&parts, body, ADMIN_BODY_LIMIT, read_by, &id).await?;
     super::request::object_from_slice(&bytes).map_err(|e| bad(state, "invalid_body", e.to_string()))
 }
 

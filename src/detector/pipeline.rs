@@ -296,7 +296,7 @@ async fn parse<W, B>(
     wire: &W,
     snapshot: &Snapshot,
     parts: &Parts,
-    (body, timeout): (B, (Duration, Instant)),
+    (body, read_by): (B, (Duration, Instant)),
 ) -> Result<(W::Parsed, Bytes, Option<RequestKey>), ApiError>
 where
     W: Wire,
@@ -309,7 +309,7 @@ where
     wire.admit(snapshot, parts)?;
     let id = &snapshot.identity.detector_id;
     let limit = snapshot.behaviour.body_limit;
-    let bytes = read_body(parts, body, limit, timeout, id).await?;
+    let bytes = read_body(parts, body, limit, read_by, id).await?;
     // Keyed before parsing, so the key's attempt count loads meanwhile.
     let key = state.request_key(snapshot, &parts.headers, &bytes);
     let parsed = wire.parse(snapshot, parts, &bytes)?;
