@@ -119,14 +119,15 @@ fn success_body(
     out
 }
 
-/// Serialises a body (typed bodies and `Value`s cannot fail: string keys).
+/// Serialises a body (typed bodies and `Value`s cannot fail: string keys),
+/// starting from serde_json's own 128-byte buffer.
 pub(crate) fn to_bytes<T: Serialize>(body: &T) -> Bytes {
-    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+    to_bytes_within(body, 128)
 }
 
 /// [`to_bytes`] into a buffer of `capacity` bytes to start with: a body
-/// about that long is written without growing it (serde_json starts at 128
-/// bytes and doubles).
+/// about that long is written without growing it (the buffer doubles when
+/// it is full).
 pub(crate) fn to_bytes_within<T: Serialize>(body: &T, capacity: usize) -> Bytes {
     let mut out = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut out, body) {

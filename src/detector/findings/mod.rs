@@ -27,13 +27,14 @@
 //! every prose holds (`union … select`) also name words their matches
 //! contain, looked for before the regex runs.
 //!
-//! Layout: `census` decides which rules can be skipped; `rules` defines what a rule is and which capabilities enable which
-//! rule groups; `table` is the rule table itself (patterns and keyword
-//! lists); `validators` the extra checks some rules apply (Luhn, SSN ranges);
-//! `compiled` the regexes built once from the table; `email` the email
-//! rule's scanner; `scan` the scanning, de-duplication, capping and
-//! redaction; `verdict` the choice of the single [`Verdict`]. The public vocabulary ([`Finding`], [`Severity`], [`Verdict`]
-//! and the limits) is defined here.
+//! Layout: `census` decides which rules can be skipped; `rules` defines
+//! what a rule is and which capabilities enable which rule groups; `table`
+//! is the rule table itself (patterns and keyword lists); `validators` the
+//! extra checks some rules apply (Luhn, SSN ranges); `compiled` the regexes
+//! built once from the table; `email` the email rule's scanner; `scan` the
+//! scanning, de-duplication, capping and redaction; `verdict` the choice of
+//! the single [`Verdict`]. The public vocabulary ([`Finding`],
+//! [`Severity`], [`Verdict`] and the limits) is defined here.
 
 mod census;
 mod compiled;
